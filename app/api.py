@@ -1,0 +1,72 @@
+"""The Python API: one object that ingests and answers, building its parts only when first needed."""
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from pathlib import Path
+from typing import Iterable, Iterator, Optional
+
+from app.chat import Answer, ChatEvent, ChatService
+from core.settings import Settings, load_settings
+from ingest.service import IngestReport, IngestService
+from vectorstore.store import ChunkStore, DocumentRecord, open_store
+
+
+class Assistant:
+    """``Assistant().ask("...")``: the same services the web chat and the CLI use."""
+
+    def __init__(self, settings: Optional[Settings] = None, **overrides):
+        self.settings = settings or load_settings(**overrides)
+        self._lock = threading.Lock()
+
+    @cached_property
+    def store(self) -> ChunkStore:
+        return open_store(self.settings)
+
+    @cached_property
+    def embeddings(self):
+        from core.embeddings import make_embeddings
+
+        return make_embeddings(self.settings)
+
+    @cached_property
+    def _chat_backend(self):
+        from core.llm import make_chat_backend
+
+        return make_chat_backend(self.settings)
+
+    @cached_property
+    def ingest_service(self) -> IngestService:
+        return IngestService(self.settings, self.store, self.embeddings)
+
+    @cached_property
+    def chat_service(self) -> ChatService:
+        backend = self._chat_backend
+        return ChatService(self.settings, self.store, self.embeddings, backend.model,
+                           llm_description=f"The chat model at {backend.base_url}")
+
+    def warm_up(self) -> None:
+        """Load every model now, so the first question does not pay for it."""
+        with self._lock:
+            self.chat_service.retrieve("warm up")
+
+    def ingest(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
+        return self.ingest_service.ingest([paths] if isinstance(paths, (str, Path)) else paths, progress=progress)
+
+    def ask(self, question: str) -> Answer:
+        return self.chat_service.ask(question)
+
+    def stream(self, question: str) -> Iterator[ChatEvent]:
+        return self.chat_service.stream(question)
+
+    def remove(self, document: str) -> bool:
+        return self.ingest_service.remove(document)
+
+    def documents(self) -> list[DocumentRecord]:
+        return self.ingest_service.documents()
+
+    def close(self) -> None:
+        if "_chat_backend" in self.__dict__:
+            self._chat_backend.close()
+            del self.__dict__["_chat_backend"]
+            self.__dict__.pop("chat_service", None)

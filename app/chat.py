@@ -1,0 +1,163 @@
+"""The one chat service: retrieve, decide if the articles can answer, stream, verify, cite."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterator, Union
+
+import numpy as np
+from langchain_core.prompts import ChatPromptTemplate
+
+from app.citations import check_sentences
+from app.language import LANGUAGE_NAMES, detect_language
+from core.errors import BadQuestion, ModelUnavailable
+from prompts import REFUSAL_MARKER, load_prompt, refusal_text
+from vectorstore.store import ChunkStore, Passage
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+    from langchain_core.language_models.chat_models import BaseChatModel
+
+    from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Source:
+    """A cited passage; ``number`` is the [n] the answer uses for it."""
+
+    number: int
+    passage: Passage
+
+
+@dataclass
+class Answer:
+    """The final, verified answer."""
+
+    question: str
+    text: str
+    sources: list[Source] = field(default_factory=list)
+    refused: bool = False
+    language: str = "en"
+    retrieved: list[Passage] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class Retrieved:
+    """Streaming event: the passages the answer will be built from (sent before the first token)."""
+
+    passages: list[Passage]
+
+
+@dataclass
+class Token:
+    """Streaming event: the next piece of the answer text."""
+
+    text: str
+
+
+ChatEvent = Union[Retrieved, Token, Answer]
+
+
+class ChatService:
+    """Answers questions from the store with the chat model; every caller goes through here."""
+
+    def __init__(self, settings: "Settings", store: ChunkStore, embeddings: "Embeddings", llm: "BaseChatModel",
+                 llm_description: str = "the chat model"):
+        self._settings = settings
+        self._store = store
+        self._embeddings = embeddings
+        self._llm = llm
+        self._llm_description = llm_description
+        self._prompt = ChatPromptTemplate.from_messages(
+            [("system", load_prompt("system")), ("human", load_prompt("question"))]
+        )
+
+    def ask(self, question: str) -> Answer:
+        """Answer in one piece (the streaming form is ``stream``)."""
+        for event in self.stream(question):
+            if isinstance(event, Answer):
+                return event
+        raise RuntimeError("stream ended without an answer")  # unreachable: stream always ends with one
+
+    def stream(self, question: str) -> Iterator[ChatEvent]:
+        """Yield Retrieved, then Token pieces, then the verified Answer."""
+        question = self._validate(question)
+        language = detect_language(question)
+        passages = self.retrieve(question)
+        yield Retrieved(passages)
+        if not passages or passages[0].score < self._settings.min_relevance:
+            log.info("refused before generation: best score %.3f", passages[0].score if passages else 0.0)
+            yield self._refusal(question, language, passages)
+            return
+        raw = yield from self._generate(question, language, passages)
+        yield self._verify(question, language, raw, passages)
+
+    def retrieve(self, question: str) -> list[Passage]:
+        vector = self._embeddings.embed_query(question)
+        return self._store.search(vector, self._settings.top_k)
+
+    def _validate(self, question: str) -> str:
+        question = (question or "").strip()
+        if not question:
+            raise BadQuestion("Please type a question.")
+        if len(question) > self._settings.max_question_chars:
+            raise BadQuestion(
+                f"The question is {len(question):,} characters long; the limit is "
+                f"{self._settings.max_question_chars:,}. Please ask something shorter."
+            )
+        return question
+
+    def _messages(self, question: str, language: str, passages: list[Passage]):
+        passage_template = load_prompt("passage")
+        rendered = "\n\n".join(
+            passage_template.format(number=i, title=p.title or "(untitled)", text=p.text)
+            for i, p in enumerate(passages, start=1)
+        )
+        return self._prompt.format_messages(
+            passages=rendered, question=question, language=LANGUAGE_NAMES.get(language, "the question's language")
+        )
+
+    def _generate(self, question: str, language: str, passages: list[Passage]) -> Iterator[Token]:
+        """Stream the model's tokens, holding back a leading refusal marker; returns the full text."""
+        pieces: list[str] = []
+        held = ""
+        try:
+            for chunk in self._llm.stream(self._messages(question, language, passages)):
+                piece = chunk.content if isinstance(chunk.content, str) else ""
+                pieces.append(piece)
+                if held is None:
+                    yield Token(piece)
+                    continue
+                held += piece
+                if not REFUSAL_MARKER.startswith(held.strip()[: len(REFUSAL_MARKER)]):
+                    yield Token(held)
+                    held = None
+        except Exception as err:  # openai/httpx raise many connection error types
+            raise ModelUnavailable(f"{self._llm_description} did not answer: {err}") from err
+        return "".join(pieces)
+
+    def _verify(self, question: str, language: str, raw: str, passages: list[Passage]) -> Answer:
+        """Keep only sentences their cited passages support; nothing left means a refusal."""
+        if REFUSAL_MARKER in raw or not raw.strip():
+            return self._refusal(question, language, passages)
+        vectors = np.array([p.vector for p in passages], dtype=np.float32)
+        checked = check_sentences(
+            raw.replace(REFUSAL_MARKER, ""), [p.text for p in passages], vectors,
+            lambda texts: np.array([self._embeddings.embed_query(t) for t in texts], dtype=np.float32),
+            self._settings.min_support,
+        )
+        kept = [c for c in checked if c.supported]
+        for c in checked:
+            log.info("support %.3f %s: %s", c.similarity, "kept" if c.supported else "dropped", c.text)
+        if not kept:
+            return self._refusal(question, language, passages)
+        text = " ".join(c.text for c in kept)
+        numbers = sorted({n for c in kept for n in c.cited})
+        sources = [Source(n, passages[n - 1]) for n in numbers]
+        return Answer(question, text, sources, refused=False, language=language, retrieved=passages)
+
+    @staticmethod
+    def _refusal(question: str, language: str, passages: list[Passage]) -> Answer:
+        return Answer(question, refusal_text(language), [], refused=True, language=language, retrieved=passages)

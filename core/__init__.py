@@ -1,0 +1,1 @@
+"""Shared parts: settings, errors, model factories and their installation."""

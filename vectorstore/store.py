@@ -1,0 +1,172 @@
+"""Chroma as the one store: chunk vectors plus a registry of documents that says which version is live.
+
+Writing a document is crash-safe without transactions: its new chunks are written under a new
+version, then the registry entry is switched to that version (the commit point), then the old
+version's chunks are removed. Readers ignore chunks whose version the registry does not name,
+and ``repair()`` deletes such leftovers, so an interrupted ingest leaves the store as it was.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable, Optional
+
+from core.errors import StoreUnavailable
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+
+REGISTRY_SUFFIX = "_documents"
+WRITE_BATCH = 256
+
+
+@dataclass
+class Passage:
+    """One retrieved chunk with the article facts a citation needs."""
+
+    chunk_id: str
+    text: str
+    doc_id: str
+    title: str = ""
+    outlet: str = ""
+    date: str = ""
+    url: str = ""
+    source: str = ""
+    chunk_index: int = 0
+    score: float = 0.0
+    vector: Optional[list[float]] = field(default=None, repr=False)
+
+    @classmethod
+    def from_chroma(cls, chunk_id: str, text: str, meta: dict, score: float = 0.0, vector=None) -> "Passage":
+        return cls(vector=None if vector is None else list(vector),
+            chunk_id=chunk_id, text=text, doc_id=meta.get("doc_id", ""), title=meta.get("title", ""),
+            outlet=meta.get("outlet", ""), date=meta.get("date", ""), url=meta.get("url", ""),
+            source=meta.get("source", ""), chunk_index=int(meta.get("chunk_index", 0)), score=score,
+        )
+
+
+@dataclass
+class DocumentRecord:
+    """The registry's view of one live document."""
+
+    doc_id: str
+    version: str
+    title: str = ""
+    source: str = ""
+    outlet: str = ""
+    date: str = ""
+    url: str = ""
+    chunks: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def to_metadata(self) -> dict:
+        meta = {k: v for k, v in self.__dict__.items() if k not in ("doc_id", "extra")}
+        return {**meta, **self.extra}
+
+
+def make_chroma_client(settings: "Settings"):
+    """Chroma on disk under KABAR_DATA_DIR, or a Chroma server when KABAR_CHROMA_HOST is set."""
+    import chromadb
+
+    chroma_settings = chromadb.Settings(anonymized_telemetry=False)
+    try:
+        if settings.chroma_host:
+            return chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl,
+                settings=chroma_settings,
+            )
+        settings.chroma_path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+    except Exception as err:  # connection and permission errors come in many types
+        where = (
+            f"Chroma server at {settings.chroma_host}:{settings.chroma_port}"
+            if settings.chroma_host else f"Chroma store at {settings.chroma_path}"
+        )
+        raise StoreUnavailable(f"{where} is unavailable: {err}") from err
+
+
+class ChunkStore:
+    """Chunks and the document registry in two Chroma collections; vectors are computed by callers."""
+
+    def __init__(self, client, collection: str):
+        # embedding_function=None: Chroma must never fall back to its downloading default.
+        self._chunks = client.get_or_create_collection(
+            collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
+        self._registry = client.get_or_create_collection(collection + REGISTRY_SUFFIX, embedding_function=None)
+
+    # --- registry -----------------------------------------------------------------------------
+    def documents(self) -> list[DocumentRecord]:
+        got = self._registry.get(include=["metadatas"])
+        return sorted((self._record(i, m) for i, m in zip(got["ids"], got["metadatas"])), key=lambda r: r.title)
+
+    def document(self, doc_id: str) -> Optional[DocumentRecord]:
+        got = self._registry.get(ids=[doc_id], include=["metadatas"])
+        return self._record(got["ids"][0], got["metadatas"][0]) if got["ids"] else None
+
+    def live_versions(self, doc_ids: Iterable[str]) -> dict[str, str]:
+        ids = sorted(set(doc_ids))
+        if not ids:
+            return {}
+        got = self._registry.get(ids=ids, include=["metadatas"])
+        return {i: m.get("version", "") for i, m in zip(got["ids"], got["metadatas"])}
+
+    @staticmethod
+    def _record(doc_id: str, meta: dict) -> DocumentRecord:
+        known = {k: meta.get(k) for k in ("version", "title", "source", "outlet", "date", "url", "chunks")}
+        extra = {k: v for k, v in meta.items() if k not in known}
+        return DocumentRecord(doc_id=doc_id, **{k: v for k, v in known.items() if v is not None}, extra=extra)
+
+    # --- writing --------------------------------------------------------------------------------
+    def write_document(self, record: DocumentRecord, ids, texts, vectors, metadatas) -> None:
+        """Write the new version's chunks, commit it in the registry, then drop older versions."""
+        for start in range(0, len(ids), WRITE_BATCH):
+            end = start + WRITE_BATCH
+            self._chunks.upsert(
+                ids=ids[start:end], documents=texts[start:end],
+                embeddings=vectors[start:end], metadatas=metadatas[start:end],
+            )
+        self._registry.upsert(ids=[record.doc_id], embeddings=[[1.0]], metadatas=[record.to_metadata()])
+        self._chunks.delete(where={"$and": [{"doc_id": record.doc_id}, {"version": {"$ne": record.version}}]})
+
+    def delete_document(self, doc_id: str) -> bool:
+        """Remove a document: registry first (the commit point), then its chunks."""
+        existed = self.document(doc_id) is not None
+        self._registry.delete(ids=[doc_id])
+        self._chunks.delete(where={"doc_id": doc_id})
+        return existed
+
+    def repair(self) -> int:
+        """Delete chunks left by an interrupted write or delete; returns how many were removed."""
+        got = self._chunks.get(include=["metadatas"])
+        live = self.live_versions(m.get("doc_id", "") for m in got["metadatas"])
+        stale = [i for i, m in zip(got["ids"], got["metadatas"]) if live.get(m.get("doc_id")) != m.get("version")]
+        for start in range(0, len(stale), WRITE_BATCH):
+            self._chunks.delete(ids=stale[start : start + WRITE_BATCH])
+        return len(stale)
+
+    # --- reading --------------------------------------------------------------------------------
+    def count(self) -> int:
+        return self._chunks.count()
+
+    def search(self, vector: list[float], k: int) -> list[Passage]:
+        """Nearest live chunks by cosine similarity, best first."""
+        if k <= 0 or self._chunks.count() == 0:
+            return []
+        got = self._chunks.query(query_embeddings=[vector], n_results=k, include=["documents", "metadatas", "distances", "embeddings"])
+        rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], got["embeddings"][0])
+        rows = list(rows)
+        live = self.live_versions(m.get("doc_id", "") for _, _, m, _, _ in rows)
+        return [
+            Passage.from_chroma(i, text, meta, score=1.0 - dist, vector=vec)
+            for i, text, meta, dist, vec in rows
+            if live.get(meta.get("doc_id")) == meta.get("version")
+        ]
+
+
+def open_store(settings: "Settings") -> ChunkStore:
+    """Open (creating if needed) the configured store, naming what is unavailable on failure."""
+    client = make_chroma_client(settings)
+    try:
+        return ChunkStore(client, settings.chroma_collection)
+    except Exception as err:
+        raise StoreUnavailable(f"Cannot open Chroma collection {settings.chroma_collection!r}: {err}") from err
