@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 from app.chat import Answer, ChatEvent, ChatService
+from core.env import configure_offline_environment
 from core.settings import Settings, load_settings
 from ingest.service import IngestReport, IngestService
 from vectorstore.store import ChunkStore, DocumentRecord, open_store
@@ -16,6 +17,7 @@ class Assistant:
     """``Assistant().ask("...")``: the same services the web chat and the CLI use."""
 
     def __init__(self, settings: Optional[Settings] = None, **overrides):
+        configure_offline_environment()
         self.settings = settings or load_settings(**overrides)
         self._lock = threading.Lock()
 

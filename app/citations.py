@@ -35,7 +35,7 @@ def cited_numbers(text: str) -> list[int]:
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of an answer; a citation after the full stop stays with its sentence."""
-    text = re.sub(r"([.!?])\s*((?:\[\d+(?:\s*,\s*\d+)*\]\s*)+)", r" \2\1 ", text)
+    text = re.sub(r"([.!?])[ \t]*((?:\[\d+(?:\s*,\s*\d+)*\][ \t]*)*\[\d+(?:\s*,\s*\d+)*\])", r" \2\1", text)
     return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 

@@ -20,8 +20,9 @@ def detect_language(text: str, default: str = "en") -> str:
     """'en' or 'id' by function-word counts; the default when neither language shows."""
     words = [w.lower() for w in _WORD.findall(text)]
     scores = {lang: sum(w in vocab for w in words) for lang, vocab in _STOPWORDS.items()}
-    # Indonesian suffixes and prefixes break ties for short questions ("Siapa pemenangnya?").
-    scores["id"] += sum(bool(re.match(r"^(meng|meny|mem|ber|ter|di|ke)\w{3,}", w)) or w.endswith("nya")
-                        for w in words) * 0.5
+    # Indonesian affixes break ties only ("Siapa pemenangnya?"): English words like "digital" match them too.
+    if scores["en"] == scores["id"]:
+        scores["id"] += sum(bool(re.match(r"^(meng|meny|mem|ber|ter|di|ke)\w{3,}", w)) or w.endswith("nya")
+                            for w in words) * 0.5
     best = max(scores, key=scores.get)
     return best if scores[best] > 0 else default

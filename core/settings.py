@@ -55,7 +55,7 @@ class Settings(BaseSettings):
 
     # Ingest.
     chunk_size: int = Field(900, description="Characters per chunk.")
-    chunk_overlap: int = Field(150, description="Characters shared by neighbouring chunks.")
+    chunk_overlap: int = Field(200, description="Characters shared by neighbouring chunks.")
     max_file_mb: float = 50.0
 
     # Retrieval and answering.

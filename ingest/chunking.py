@@ -7,13 +7,14 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from ingest.loaders import Article
 
-# Paragraphs first, then sentence ends, then clauses; words only as a last resort.
-SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "” ", "; ", ", ", " ", ""]
+# Sentences (and lines) are the unit: chunks are whole sentences packed up to chunk_size, and the
+# overlap is the last sentences of the previous chunk. Clauses and words only for giant sentences.
+SEPARATORS = [r"\n+|(?<=[.!?…])\s+(?=\S)", r"(?<=[;,])\s+", " ", ""]
 
 
 def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterTextSplitter:
     return RecursiveCharacterTextSplitter(
-        chunk_size=chunk_size, chunk_overlap=chunk_overlap, separators=SEPARATORS,
+        chunk_size=chunk_size, chunk_overlap=chunk_overlap, separators=SEPARATORS, is_separator_regex=True,
         keep_separator="end", strip_whitespace=True,
     )
 

@@ -209,7 +209,7 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
     """Read a file no larger than the limit, with a message naming the limit when it is."""
     size = path.stat().st_size
     if size > max_bytes:
-        raise BadDocument(f"{path.name}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit")
+        raise BadDocument(f"{path.name}: {size:,} bytes is over the limit of {max_bytes:,} bytes")
     return path.read_bytes()
 
 

@@ -97,7 +97,8 @@ class IngestService:
         try:
             written = self._write(item)
         except BadDocument as err:
-            report.failed.append((item.source, str(err)))
+            name, _, reason = str(err).partition(": ")
+            report.failed.append((name, reason or str(err)))
             return f"failed: {err}"
         report.chunks_written += written
         (report.updated if existing else report.added).append(label)

@@ -1,0 +1,50 @@
+"""``python -m ingest PATH...``: add or update articles; ``--remove`` and ``--list`` manage them."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from core.env import configure_offline_environment
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m ingest", description="Add news articles to Kabar's archive.")
+    parser.add_argument("paths", nargs="*", help="files or folders (.txt .md .html .pdf .docx .jsonl)")
+    parser.add_argument("--remove", metavar="DOC", action="append", default=[],
+                        help="remove a document by path, title or id (repeatable)")
+    parser.add_argument("--list", action="store_true", help="list ingested documents")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    if not (args.paths or args.remove or args.list):
+        parser.error("give PATH..., --remove DOC or --list")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    configure_offline_environment()
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    from app.api import Assistant
+    from core.errors import KabarError
+
+    assistant = Assistant()
+    try:
+        for doc in args.remove:
+            print(f"removed: {doc}" if assistant.remove(doc) else f"not found: {doc}")
+        if args.paths:
+            report = assistant.ingest(args.paths, progress=not args.quiet)
+            for name, reason in report.failed:
+                print(f"failed: {name}: {reason}", file=sys.stderr)
+            print(f"Ingest finished: {report.summary()} ({report.chunks_written} chunks written)")
+        if args.list:
+            for doc in assistant.documents():
+                print(f"{doc.doc_id}  {doc.chunks:4d} chunks  {doc.date or '-':10}  {doc.outlet or '-':12}  {doc.title}")
+    except KabarError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

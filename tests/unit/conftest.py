@@ -1,0 +1,84 @@
+"""Fixtures for fast unit tests: a deterministic fake embedder and a real Chroma store under tmp_path."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from langchain_core.embeddings import Embeddings
+
+from core.settings import Settings
+
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+FAKE_DIM = 64
+
+
+def fake_vector(text: str, dim: int = FAKE_DIM) -> np.ndarray:
+    """Character trigrams hashed (with a stable hash) into a signed, L2-normalised vector."""
+    vec = np.zeros(dim, dtype=np.float64)
+    padded = f"  {text.lower()} "
+    for i in range(len(padded) - 2):
+        digest = hashlib.md5(padded[i : i + 3].encode("utf-8")).digest()
+        vec[digest[0] % dim] += 1.0 if digest[1] & 1 else -1.0
+    norm = np.linalg.norm(vec)
+    if norm == 0:
+        vec[0] = 1.0
+        return vec
+    return vec / norm
+
+
+class FakeEmbeddings(Embeddings):
+    """Stands in for the multilingual embedder: same text, same vector; similar text, similar vector."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.calls.append(list(texts))
+        return [fake_vector(t).tolist() for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return fake_vector(text).tolist()
+
+
+@pytest.fixture(autouse=True)
+def _no_kabar_environment(monkeypatch):
+    """Machine-level KABAR_* variables must not leak into unit tests."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("KABAR_"):
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data folder not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def fake_embeddings() -> FakeEmbeddings:
+    return FakeEmbeddings()
+
+
+@pytest.fixture
+def unit_settings(tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", models_dir=tmp_path / "models",
+                    chunk_size=200, chunk_overlap=40, chroma_collection="unit_chunks")
+
+
+@pytest.fixture
+def chunk_store(unit_settings):
+    from vectorstore.store import open_store
+
+    return open_store(unit_settings)
+
+
+@pytest.fixture
+def ingest_service(unit_settings, chunk_store, fake_embeddings):
+    from ingest.service import IngestService
+
+    return IngestService(unit_settings, chunk_store, fake_embeddings)

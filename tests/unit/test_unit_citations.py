@@ -1,0 +1,128 @@
+"""Citation checking with hand-made 2-d vectors: no embedder model involved."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.citations import CITATION, check_sentences, cited_numbers, split_sentences
+
+PASSAGES = [
+    "Dewan Kemitraan Digital UE-Jepang dibentuk pada 2023 dengan 1.500 insinyur.",
+    "Semikonduktor penting untuk melatih model AI.",
+]
+PASSAGE_VECTORS = np.array([[1.0, 0.0], [0.0, 1.0]])
+SUPPORT = 0.8
+
+
+def unit(x: float, y: float) -> list[float]:
+    v = np.array([x, y])
+    return list(v / np.linalg.norm(v))
+
+
+# sentence (without citations) -> its vector; the fake embed looks sentences up here
+VECTORS = {
+    "Jepang dan UE membentuk dewan digital": unit(1.0, 0.1),
+    "Chip dibuat di Eropa": unit(1.0, 0.05),
+    "Dewan dibentuk pada 2022": unit(1.0, 0.0),
+    "Dewan dibentuk pada 2023": unit(1.0, 0.0),
+    "Ada 1,500 insinyur": unit(1.0, 0.0),
+    "Semikonduktor penting untuk AI": unit(0.2, 1.0),
+}
+
+
+class FakeEmbed:
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        self.seen.extend(texts)
+        return np.array([VECTORS[t.rstrip(".!? ")] for t in texts])
+
+
+def check(answer: str):
+    return check_sentences(answer, PASSAGES, PASSAGE_VECTORS, FakeEmbed(), SUPPORT)
+
+
+# --- splitting and citation numbers -------------------------------------------------------------
+
+def test_split_sentences_keeps_citation_with_its_sentence():
+    parts = split_sentences("Jepang kuat. [1] UE bermitra [2]. Chip penting! [1, 3] Akhir kata")
+    assert len(parts) == 4
+    assert [cited_numbers(p) for p in parts] == [[1], [2], [1, 3], []]
+    assert parts[0].startswith("Jepang kuat") and parts[3] == "Akhir kata"
+
+
+def test_split_sentences_on_question_and_newlines():
+    assert split_sentences("Apa itu AI? Itu teknologi.\n\nBaris baru.") == [
+        "Apa itu AI?", "Itu teknologi.", "Baris baru."]
+    assert split_sentences("   \n ") == []
+
+
+def test_moved_citation_leaves_no_space_before_full_stop():
+    assert split_sentences("Jepang kuat. [1] UE bermitra.")[0] == "Jepang kuat [1]."
+
+
+def test_citation_before_a_newline_keeps_the_punctuation():
+    assert split_sentences("Chip penting! [1, 3]\nAkhir kata.") == ["Chip penting [1, 3]!", "Akhir kata."]
+
+
+def test_cited_numbers_in_order_of_first_appearance():
+    assert cited_numbers("A [3] b [1, 3] c [2] d [3,2]") == [3, 1, 2]
+    assert cited_numbers("Tanpa sitasi, tahun 2023.") == []
+    assert CITATION.sub("", "x [1, 2] y") == "x  y"
+
+
+# --- support checks -----------------------------------------------------------------------------
+
+def test_supported_sentence_is_kept():
+    [result] = check("Jepang dan UE membentuk dewan digital [1].")
+    assert result.supported and result.cited == [1]
+    assert result.similarity == pytest.approx(unit(1.0, 0.1)[0])
+    assert result.text == "Jepang dan UE membentuk dewan digital [1]."
+
+
+def test_low_similarity_citation_is_unsupported():
+    [result] = check("Chip dibuat di Eropa [2].")
+    assert result.cited == [2]
+    assert not result.supported and result.similarity < SUPPORT
+
+
+def test_sentence_supported_if_any_cited_passage_is_close():
+    [result] = check("Chip dibuat di Eropa [2, 1].")
+    assert result.supported and result.cited == [2, 1]
+
+
+def test_number_absent_from_cited_passage_is_unsupported():
+    wrong, right = check("Dewan dibentuk pada 2022 [1]. Dewan dibentuk pada 2023 [1].")
+    assert wrong.similarity == pytest.approx(1.0) and not wrong.supported
+    assert right.supported
+
+
+def test_numbers_match_across_thousands_separators():
+    [result] = check("Ada 1,500 insinyur [1].")
+    assert result.supported
+
+
+def test_uncited_sentence_gets_the_closest_passage():
+    [result] = check("Semikonduktor penting untuk AI.")
+    assert result.cited == [2]
+    assert result.text == "Semikonduktor penting untuk AI [2]."
+    assert result.supported
+
+
+def test_out_of_range_citation_is_replaced_by_the_closest_passage():
+    [result] = check("Jepang dan UE membentuk dewan digital [7].")
+    assert result.cited == [1] and result.supported
+
+
+def test_mixed_answer_checks_each_sentence_and_embeds_bare_text():
+    embed = FakeEmbed()
+    answer = "Jepang dan UE membentuk dewan digital. [1] Dewan dibentuk pada 2022 [1]. Semikonduktor penting untuk AI."
+    results = check_sentences(answer, PASSAGES, PASSAGE_VECTORS, embed, SUPPORT)
+    assert [r.supported for r in results] == [True, False, True]
+    assert [r.cited for r in results] == [[1], [1], [2]]
+    assert not any("[" in t for t in embed.seen)
+
+
+def test_empty_answer_gives_nothing():
+    assert check("") == []
