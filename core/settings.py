@@ -59,7 +59,12 @@ class Settings(BaseSettings):
     max_file_mb: float = 50.0
 
     # Retrieval and answering.
+    retrieval_mode: Literal["dense", "keyword", "hybrid"] = "hybrid"
     top_k: int = 4
+    fetch_k: int = Field(20, description="Candidates taken from each retriever before fusion.")
+    rrf_k: int = Field(60, description="Reciprocal rank fusion constant.")
+    dense_weight: float = 1.0
+    keyword_weight: float = 1.0
     min_relevance: float = Field(0.75, description="Best passage similarity below this means 'not in the articles'.")
     min_support: float = Field(0.80, description="Answer sentence vs cited passage similarity needed to keep it.")
     max_question_chars: int = 2000
