@@ -12,6 +12,7 @@ from app.citations import check_sentences
 from app.language import LANGUAGE_NAMES, detect_language
 from core.errors import BadQuestion, ModelUnavailable
 from prompts import REFUSAL_MARKER, load_prompt, refusal_text
+from vectorstore.retriever import Retriever
 from vectorstore.store import ChunkStore, Passage
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ class ChatService:
     def __init__(self, settings: "Settings", store: ChunkStore, embeddings: "Embeddings", llm: "BaseChatModel",
                  llm_description: str = "the chat model"):
         self._settings = settings
-        self._store = store
+        self._retriever = Retriever(settings, store, embeddings)
         self._embeddings = embeddings
         self._llm = llm
         self._llm_description = llm_description
@@ -87,16 +88,16 @@ class ChatService:
         language = detect_language(question)
         passages = self.retrieve(question)
         yield Retrieved(passages)
-        if not passages or passages[0].score < self._settings.min_relevance:
-            log.info("refused before generation: best score %.3f", passages[0].score if passages else 0.0)
+        best = max((p.score for p in passages), default=0.0)
+        if best < self._settings.min_relevance:
+            log.info("refused before generation: best similarity %.3f", best)
             yield self._refusal(question, language, passages)
             return
         raw = yield from self._generate(question, language, passages)
         yield self._verify(question, language, raw, passages)
 
     def retrieve(self, question: str) -> list[Passage]:
-        vector = self._embeddings.embed_query(question)
-        return self._store.search(vector, self._settings.top_k)
+        return self._retriever.retrieve(question)
 
     def _validate(self, question: str) -> str:
         question = (question or "").strip()

@@ -14,6 +14,7 @@ from core.errors import StoreUnavailable
 
 if TYPE_CHECKING:
     from core.settings import Settings
+    from vectorstore.keyword import KeywordIndex
 
 REGISTRY_SUFFIX = "_documents"
 WRITE_BATCH = 256
@@ -87,12 +88,15 @@ def make_chroma_client(settings: "Settings"):
 class ChunkStore:
     """Chunks and the document registry in two Chroma collections; vectors are computed by callers."""
 
-    def __init__(self, client, collection: str):
+    def __init__(self, client, collection: str, keyword: Optional["KeywordIndex"] = None):
         # embedding_function=None: Chroma must never fall back to its downloading default.
         self._chunks = client.get_or_create_collection(
             collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
         )
         self._registry = client.get_or_create_collection(collection + REGISTRY_SUFFIX, embedding_function=None)
+        self.keyword = keyword
+        if keyword is not None:
+            keyword.sync(self)
 
     # --- registry -----------------------------------------------------------------------------
     def documents(self) -> list[DocumentRecord]:
@@ -127,12 +131,16 @@ class ChunkStore:
             )
         self._registry.upsert(ids=[record.doc_id], embeddings=[[1.0]], metadatas=[record.to_metadata()])
         self._chunks.delete(where={"$and": [{"doc_id": record.doc_id}, {"version": {"$ne": record.version}}]})
+        if self.keyword is not None:
+            self.keyword.write_document(record.doc_id, record.version, ids, texts)
 
     def delete_document(self, doc_id: str) -> bool:
         """Remove a document: registry first (the commit point), then its chunks."""
         existed = self.document(doc_id) is not None
         self._registry.delete(ids=[doc_id])
         self._chunks.delete(where={"doc_id": doc_id})
+        if self.keyword is not None:
+            self.keyword.delete_document(doc_id)
         return existed
 
     def repair(self) -> int:
@@ -142,7 +150,28 @@ class ChunkStore:
         stale = [i for i, m in zip(got["ids"], got["metadatas"]) if live.get(m.get("doc_id")) != m.get("version")]
         for start in range(0, len(stale), WRITE_BATCH):
             self._chunks.delete(ids=stale[start : start + WRITE_BATCH])
+        if self.keyword is not None:
+            self.keyword.sync(self)
         return len(stale)
+
+    def chunk_texts(self, doc_id: str, version: str) -> tuple[list[str], list[str]]:
+        """Ids and texts of one document version, in chunk order (to rebuild the keyword index)."""
+        got = self._chunks.get(where={"$and": [{"doc_id": doc_id}, {"version": version}]},
+                               include=["documents", "metadatas"])
+        rows = sorted(zip(got["metadatas"], got["ids"], got["documents"]), key=lambda r: r[0].get("chunk_index", 0))
+        return [r[1] for r in rows], [r[2] for r in rows]
+
+    def passages(self, chunk_ids: list[str]) -> dict[str, Passage]:
+        """Live chunks by id, with their vectors (keyword hits need them for checking answers)."""
+        if not chunk_ids:
+            return {}
+        got = self._chunks.get(ids=chunk_ids, include=["documents", "metadatas", "embeddings"])
+        live = self.live_versions(m.get("doc_id", "") for m in got["metadatas"])
+        return {
+            i: Passage.from_chroma(i, text, meta, vector=vec)
+            for i, text, meta, vec in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
+            if live.get(meta.get("doc_id")) == meta.get("version")
+        }
 
     # --- reading --------------------------------------------------------------------------------
     def count(self) -> int:
@@ -165,8 +194,11 @@ class ChunkStore:
 
 def open_store(settings: "Settings") -> ChunkStore:
     """Open (creating if needed) the configured store, naming what is unavailable on failure."""
+    from vectorstore.keyword import KeywordIndex
+
     client = make_chroma_client(settings)
     try:
-        return ChunkStore(client, settings.chroma_collection)
+        keyword = KeywordIndex(settings.data_dir / f"{settings.chroma_collection}.keyword.sqlite")
+        return ChunkStore(client, settings.chroma_collection, keyword)
     except Exception as err:
         raise StoreUnavailable(f"Cannot open Chroma collection {settings.chroma_collection!r}: {err}") from err

@@ -1,0 +1,46 @@
+"""Words for the keyword index: lowercased, stopwords dropped, Indonesian affixes stemmed (Sastrawi).
+
+The same function serves documents and queries, so "kerja sama", "bekerja sama" and "kerjasama"
+style variants meet on one stem; English words pass through Sastrawi mostly unchanged.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
+
+STOPWORDS = frozenset("""
+a an and are as at be been but by can could did do does for from had has have how i if in into is it its
+of on or so than that the their them then there these they this those to was were what when where which
+who whom why will with would about after before between also not no yes you your we our he she his her
+yang dan di ke dari ini itu apa apakah mengapa kenapa siapa kapan mana bagaimana berapa adalah ialah
+dengan untuk pada dalam tidak bukan akan sudah telah juga atau oleh karena sebagai ada mereka kami kita
+saya anda para antara tentang bisa dapat lebih serta agar sehingga tersebut namun tetapi jika bahwa
+yaitu saat masih hanya sangat setelah sebelum secara bagi hingga sejak per pun lah kah nya se
+""".split())
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+
+    return StemmerFactory().create_stemmer()
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """Sastrawi stem of one lowercased word; numbers and short words are kept as they are."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    return _stemmer().stem(word) or word
+
+
+def terms(text: str) -> list[str]:
+    """Index terms of a text, in order, with repeats (BM25 needs term frequencies)."""
+    out = []
+    for word in _WORD.findall(text.lower()):
+        for part in word.split("-") if "-" in word else (word,):
+            if part and part not in STOPWORDS:
+                out.append(stem(part))
+    return out
