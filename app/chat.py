@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Iterator, Union
 import numpy as np
 from langchain_core.prompts import ChatPromptTemplate
 
-from app.citations import check_sentences
+from app.citations import check_sentences, split_sentences
 from app.language import LANGUAGE_NAMES, detect_language
 from core.errors import BadQuestion, ModelUnavailable
 from prompts import REFUSAL_MARKER, load_prompt, refusal_text
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from core.settings import Settings
 
 log = logging.getLogger(__name__)
+SENTENCE_CACHE_SIZE = 2048
 
 
 @dataclass
@@ -69,6 +70,7 @@ class ChatService:
         self._settings = settings
         self._retriever = Retriever(settings, store, embeddings)
         self._embeddings = embeddings
+        self._sentence_cache: dict[str, np.ndarray] = {}
         self._llm = llm
         self._llm_description = llm_description
         self._prompt = ChatPromptTemplate.from_messages(
@@ -143,9 +145,8 @@ class ChatService:
         """Keep only sentences their cited passages support; nothing left means a refusal."""
         if REFUSAL_MARKER in raw or not raw.strip():
             return self._refusal(question, language, passages)
-        vectors = np.array([p.vector for p in passages], dtype=np.float32)
         checked = check_sentences(
-            raw.replace(REFUSAL_MARKER, ""), [p.text for p in passages], vectors,
+            raw.replace(REFUSAL_MARKER, ""), [p.text for p in passages], self._sentence_vectors(passages),
             lambda texts: np.array([self._embeddings.embed_query(t) for t in texts], dtype=np.float32),
             self._settings.min_support,
         )
@@ -158,6 +159,20 @@ class ChatService:
         numbers = sorted({n for c in kept for n in c.cited})
         sources = [Source(n, passages[n - 1]) for n in numbers]
         return Answer(question, text, sources, refused=False, language=language, retrieved=passages)
+
+    def _sentence_vectors(self, passages: list[Passage]) -> list[np.ndarray]:
+        """One row per sentence of each passage, cached by chunk id (chunks are immutable)."""
+        missing = [p for p in passages if p.chunk_id not in self._sentence_cache]
+        sentences = [split_sentences(p.text) or [p.text] for p in missing]
+        flat = [s for group in sentences for s in group]
+        vectors = np.asarray(self._embeddings.embed_documents(flat), dtype=np.float32) if flat else None
+        start = 0
+        for passage, group in zip(missing, sentences):
+            self._sentence_cache[passage.chunk_id] = vectors[start : start + len(group)]
+            start += len(group)
+        while len(self._sentence_cache) > SENTENCE_CACHE_SIZE:
+            self._sentence_cache.pop(next(iter(self._sentence_cache)))
+        return [self._sentence_cache[p.chunk_id] for p in passages]
 
     @staticmethod
     def _refusal(question: str, language: str, passages: list[Passage]) -> Answer:

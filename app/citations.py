@@ -35,7 +35,7 @@ def cited_numbers(text: str) -> list[int]:
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of an answer; a citation after the full stop stays with its sentence."""
-    text = re.sub(r"([.!?])[ \t]*((?:\[\d+(?:\s*,\s*\d+)*\][ \t]*)*\[\d+(?:\s*,\s*\d+)*\])", r" \2\1", text)
+    text = re.sub(r"([.!?])[ \t]*((?:\[\d+(?:\s*,\s*\d+)*\][ \t,]*)*\[\d+(?:\s*,\s*\d+)*\])", r" \2\1", text)
     return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
@@ -46,31 +46,37 @@ def _numbers(text: str) -> set[str]:
 def check_sentences(
     answer: str,
     passages: Sequence[str],
-    passage_vectors: np.ndarray,
+    passage_vectors: Sequence[np.ndarray],
     embed: Callable[[list[str]], np.ndarray],
     min_support: float,
 ) -> list[CheckedSentence]:
     """Mark each sentence supported when a cited passage is close in meaning and holds its numbers.
 
     Cross-lingual answers (English about Indonesian articles) rule out word overlap, so meaning is
-    compared with the multilingual embedder; numbers and years must appear verbatim, which catches
-    the confident fabrications small models make ("France won in 2022 [1]").
+    compared with the multilingual embedder: ``passage_vectors[i]`` is one vector for passage i,
+    or one row per sentence of it (a claim matches one sentence far better than a whole chunk).
+    Numbers and years must appear verbatim, which catches the confident fabrications small
+    models make ("France won in 2022 [1]"). A sentence repeating an earlier one is dropped.
     """
     sentences = split_sentences(answer)
     if not sentences:
         return []
     bare = [CITATION.sub("", s).strip() for s in sentences]
     vectors = embed(bare)
-    checked = []
+    def support(i: int, vector: np.ndarray) -> float:
+        return float(np.max(np.atleast_2d(passage_vectors[i]) @ vector))
+
+    checked, seen = [], set()
     for sentence, text, vector in zip(sentences, bare, vectors):
         cited = [n for n in cited_numbers(sentence) if 1 <= n <= len(passages)]
-        if not text:
+        if not text or text.lower() in seen:
             continue
+        seen.add(text.lower())
         if not cited:  # small models often forget to cite: cite the closest passage, then check it
-            cited = [int(np.argmax(passage_vectors @ vector)) + 1]
+            cited = [max(range(len(passages)), key=lambda i: support(i, vector)) + 1]
             sentence = re.sub(r"\s*([.!?]?)$", f" [{cited[0]}]\\1", sentence.rstrip(), count=1)
         candidates = [n - 1 for n in cited]
-        similarity = float(max(passage_vectors[i] @ vector for i in candidates))
+        similarity = max(support(i, vector) for i in candidates)
         numbers_found = all(any(num in _numbers(passages[i]) for i in candidates) for num in _numbers(text))
         checked.append(CheckedSentence(sentence, cited, similarity >= min_support and numbers_found, similarity))
     return checked

