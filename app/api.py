@@ -10,6 +10,7 @@ from app.chat import Answer, ChatEvent, ChatService
 from core.env import configure_offline_environment
 from core.settings import Settings, load_settings
 from ingest.service import IngestReport, IngestService
+from vectorstore.retriever import Retriever
 from vectorstore.store import ChunkStore, DocumentRecord, open_store
 
 
@@ -38,19 +39,25 @@ class Assistant:
         return make_chat_backend(self.settings)
 
     @cached_property
+    def retriever(self) -> Retriever:
+        """Search without the chat model (evaluation, the sources panel, tools)."""
+        return Retriever(self.settings, self.store, self.embeddings)
+
+    @cached_property
     def ingest_service(self) -> IngestService:
         return IngestService(self.settings, self.store, self.embeddings)
 
     @cached_property
     def chat_service(self) -> ChatService:
         backend = self._chat_backend
-        return ChatService(self.settings, self.store, self.embeddings, backend.model,
+        return ChatService(self.settings, self.retriever, self.embeddings, backend.model,
                            llm_description=f"The chat model at {backend.base_url}")
 
     def warm_up(self) -> None:
         """Load every model now, so the first question does not pay for it."""
         with self._lock:
-            self.chat_service.retrieve("warm up")
+            self.retriever.retrieve("warm up")
+            self.chat_service  # starts (or connects to) the chat model
 
     def ingest(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
         return self.ingest_service.ingest([paths] if isinstance(paths, (str, Path)) else paths, progress=progress)

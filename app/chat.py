@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Iterator, Union
 import numpy as np
 from langchain_core.prompts import ChatPromptTemplate
 
-from app.citations import check_sentences, split_sentences
+from app.citations import check_sentences, drop_unfinished_sentence, split_sentences
 from app.language import LANGUAGE_NAMES, detect_language
 from core.errors import BadQuestion, ModelUnavailable
 from prompts import REFUSAL_MARKER, load_prompt, refusal_text
 from vectorstore.retriever import Retriever
-from vectorstore.store import ChunkStore, Passage
+from vectorstore.store import Passage
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -65,10 +65,10 @@ ChatEvent = Union[Retrieved, Token, Answer]
 class ChatService:
     """Answers questions from the store with the chat model; every caller goes through here."""
 
-    def __init__(self, settings: "Settings", store: ChunkStore, embeddings: "Embeddings", llm: "BaseChatModel",
+    def __init__(self, settings: "Settings", retriever: Retriever, embeddings: "Embeddings", llm: "BaseChatModel",
                  llm_description: str = "the chat model"):
         self._settings = settings
-        self._retriever = Retriever(settings, store, embeddings)
+        self._retriever = retriever
         self._embeddings = embeddings
         self._sentence_cache: dict[str, np.ndarray] = {}
         self._llm = llm
@@ -126,8 +126,10 @@ class ChatService:
         """Stream the model's tokens, holding back a leading refusal marker; returns the full text."""
         pieces: list[str] = []
         held = ""
+        finish = None
         try:
             for chunk in self._llm.stream(self._messages(question, language, passages)):
+                finish = chunk.response_metadata.get("finish_reason") or finish
                 piece = chunk.content if isinstance(chunk.content, str) else ""
                 pieces.append(piece)
                 if held is None:
@@ -139,7 +141,8 @@ class ChatService:
                     held = None
         except Exception as err:  # openai/httpx raise many connection error types
             raise ModelUnavailable(f"{self._llm_description} did not answer: {err}") from err
-        return "".join(pieces)
+        raw = "".join(pieces)
+        return drop_unfinished_sentence(raw) if finish == "length" else raw
 
     def _verify(self, question: str, language: str, raw: str, passages: list[Passage]) -> Answer:
         """Keep only sentences their cited passages support; nothing left means a refusal."""

@@ -39,6 +39,12 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
+def drop_unfinished_sentence(text: str) -> str:
+    """Cut an answer that hit the token limit back to its last complete sentence (and citations)."""
+    ends = list(re.finditer(r"[.!?](?:\s*\[\d+(?:\s*,\s*\d+)*\])*", text))
+    return text[: ends[-1].end()] if ends else ""
+
+
 def _numbers(text: str) -> set[str]:
     return {n.replace(",", "").replace(".", "") for n in _NUMBER.findall(CITATION.sub(" ", text))}
 

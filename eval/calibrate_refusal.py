@@ -1,7 +1,8 @@
 """``python -m eval.calibrate_refusal``: the best-score threshold that best separates IDK-MRC's unanswerable questions.
 
-With dense retrieval the refusal gate is ``settings.min_relevance``, compared with the best
-passage's score (``passages[0].score``); this measures that gate alone, before any model call.
+The refusal gate is ``settings.min_relevance`` compared with the best cosine similarity among the
+passages retrieved (with dense retrieval, ``passages[0].score``); this measures that gate alone,
+before any model call, for the retrieval mode and top_k the settings name.
 """
 from __future__ import annotations
 
@@ -81,14 +82,14 @@ def calibrate(args: argparse.Namespace, data_dir: Path) -> dict:
     result = run_one(eval_set, kabar_config(args.retrieval_mode), data_dir, retrieval_only=True)
     if result.error:
         raise SystemExit(f"retrieval failed: {result.error}")
-    kept = [r for r in result.records if r.top_score is not None]
-    scores, unanswerable = [r.top_score for r in kept], [not r.answerable for r in kept]
+    kept = [r for r in result.records if r.best_score is not None]
+    scores, unanswerable = [r.best_score for r in kept], [not r.answerable for r in kept]
     rows = sweep(scores, unanswerable)
     return {"dataset": str(args.idk_mrc), "limit": args.limit, "seed": args.seed,
             "retrieval_mode": args.retrieval_mode, "questions": len(kept),
             "unanswerable": sum(unanswerable), "best": best_threshold(rows),
             **score_summary(scores, unanswerable, result.min_relevance), "sweep": rows,
-            "scores": [{"qid": r.qid, "answerable": r.answerable, "best_score": r.top_score} for r in kept]}
+            "scores": [{"qid": r.qid, "answerable": r.answerable, "best_score": r.best_score} for r in kept]}
 
 
 def _num(value: Optional[float], digits: int = 3) -> str:

@@ -10,9 +10,6 @@ from core.settings import Settings
 REPO = Path(__file__).resolve().parents[1]
 MODELS_DIR = REPO / ".kabar" / "models"
 RETRIEVAL_TOP_K = 10  # recall@10 needs ten passages, whatever a configuration answers from
-# Retrieval alone never calls the chat model; an OpenAI client aimed at a closed port keeps
-# Assistant.chat_service from starting llama.cpp just to embed and search.
-NO_LLM = {"llm_backend": "openai", "llm_base_url": "http://127.0.0.1:9/v1"}
 
 
 @dataclass
@@ -27,7 +24,7 @@ class EvalConfig:
         """Settings for one dataset's index; retrieval passes ask for RETRIEVAL_TOP_K passages."""
         values = {"data_dir": data_dir, "models_dir": MODELS_DIR, **self.overrides}
         if for_retrieval:
-            values.update(NO_LLM, top_k=RETRIEVAL_TOP_K)
+            values["top_k"] = RETRIEVAL_TOP_K
         elif self.answer_top_k is not None:
             values["top_k"] = self.answer_top_k
         return Settings(**values)

@@ -13,8 +13,8 @@ from eval.runner import QuestionRecord, RunResult
 FOOTNOTES = [
     "R@k, MRR: position of the first retrieved passage (chunk) from the gold document in the top 10; "
     "answerable questions only. Ret ms: median retrieval latency (embed + search).",
-    "Gate: what the retrieval-score gate alone refuses (best score < min_relevance): its refusal F1 where "
-    "the set has unanswerable questions, else the share of (answerable) questions it refuses.",
+    "Gate: what the retrieval gate alone refuses (best similarity among the top_k passages answered from "
+    "< min_relevance): its refusal F1 where the set has unanswerable questions, else the share it refuses.",
     "Contains: normalised answer contains a gold answer; F1: SQuAD token F1, best over gold answers; "
     "answerable questions with gold text, a refusal scores 0.",
     "Refusal P/R/F1: positive class = refused, truth = unanswerable; '-' where undefined "
@@ -42,7 +42,7 @@ def summarise(result: RunResult) -> dict:
     """Every metric for one (dataset, config) run, as plain JSON-ready values."""
     records = result.records
     ranks = [r.rank for r in records if r.gold_doc is not None]
-    gate = [r.top_score is None or r.top_score < result.min_relevance for r in records]
+    gate = [r.best_score is None or r.best_score < result.min_relevance for r in records]
     summary = {
         "dataset": result.dataset, "config": result.config, "error": result.error,
         "questions": len(records), "answerable": sum(r.answerable for r in records),
@@ -84,7 +84,7 @@ def table_rows(summaries: list[dict]) -> tuple[list[str], list[list[str]]]:
     rows = []
     for s in summaries:
         row = [s["dataset"], s["config"], f"{s['questions']} ({s['answerable']}/{s['unanswerable']})",
-               str(s["index"].get("chunks_written", "-")), _fmt(s["recall@1"]), _fmt(s["recall@5"]),
+               str(s["index"].get("chunks", "-")), _fmt(s["recall@1"]), _fmt(s["recall@5"]),
                _fmt(s["recall@10"]), _fmt(s["mrr"]), _fmt(s["retrieval_ms_median"], 0), _gate_cell(s)]
         if generated:
             row += _generation_cells(s.get("generation"))
@@ -114,10 +114,11 @@ def render_table(summaries: list[dict], title: str) -> str:
     table = Table(title=title, caption="\n".join(f"[{i}] {n}" for i, n in enumerate(FOOTNOTES, 1)),
                   caption_justify="left")
     for name in header:
-        table.add_column(name, justify="left" if name in ("Dataset", "Config") else "right")
+        table.add_column(name, justify="left" if name in ("Dataset", "Config") else "right", no_wrap=True)
     for row in rows:
         table.add_row(*row)
-    console = Console(width=max(160, sum(len(h) + 3 for h in header)), record=True)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    console = Console(width=max(100, sum(w + 3 for w in widths) + 1), record=True)
     with console.capture() as capture:
         console.print(table)
     return capture.get()

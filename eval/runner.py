@@ -28,7 +28,7 @@ class QuestionRecord:
     answerable: bool
     gold_doc: Optional[str]
     rank: Optional[int] = None
-    top_score: Optional[float] = None
+    best_score: Optional[float] = None  # what the refusal gate compares: max score of the passages answered from
     retrieved_docs: list[str] = field(default_factory=list)
     retrieval_s: Optional[float] = None
     answer: Optional[str] = None
@@ -62,7 +62,7 @@ def _progress(items, desc: str):
     except ImportError:
         return items
     return tqdm(items, desc=desc, unit="q" if desc.startswith(("retrieve", "answer")) else "doc",
-                file=sys.stderr, leave=False)
+                file=sys.stderr, leave=False, disable=not sys.stderr.isatty())
 
 
 def build_index(assistant: Assistant, eval_set: EvalSet, label: str) -> dict:
@@ -72,22 +72,22 @@ def build_index(assistant: Assistant, eval_set: EvalSet, label: str) -> dict:
     seconds = time.perf_counter() - start
     if report.failed:
         log.warning("%s: %d articles failed to ingest: %s", label, len(report.failed), report.failed[:3])
-    return {"documents": len(eval_set.articles), "chunks_written": report.chunks_written,
-            "failed": len(report.failed), "seconds": round(seconds, 2)}
+    return {"documents": len(eval_set.articles), "chunks": assistant.store.count(),
+            "chunks_written": report.chunks_written, "failed": len(report.failed), "seconds": round(seconds, 2)}
 
 
-def retrieve_all(assistant: Assistant, items: list[EvalItem], label: str) -> list[QuestionRecord]:
-    """Rank passages for every question; the first search (model load) is not timed."""
-    assistant.chat_service.retrieve("warm up")
+def retrieve_all(assistant: Assistant, items: list[EvalItem], label: str, gate_k: int) -> list[QuestionRecord]:
+    """Rank passages for every question; the gate's score is taken over the first gate_k, as ChatService does."""
+    assistant.retriever.retrieve("warm up")
     records = []
     for item in _progress(items, f"retrieve {label}"):
         start = time.perf_counter()
-        passages = assistant.chat_service.retrieve(item.question)
+        passages = assistant.retriever.retrieve(item.question)
         seconds = time.perf_counter() - start
         doc_ids = [p.doc_id for p in passages]
         records.append(QuestionRecord(
             qid=item.qid, question=item.question, answerable=item.answerable, gold_doc=item.gold_doc,
-            rank=gold_rank(doc_ids, item.gold_doc), top_score=passages[0].score if passages else None,
+            rank=gold_rank(doc_ids, item.gold_doc), best_score=max((p.score for p in passages[:gate_k]), default=None),
             retrieved_docs=doc_ids, retrieval_s=seconds))
     return records
 
@@ -126,12 +126,13 @@ def run_one(eval_set: EvalSet, config: EvalConfig, data_dir: Path, retrieval_onl
     """Fresh index for this (dataset, config), retrieval for every question, then answers if asked."""
     label = f"{eval_set.name}/{config.name}"
     settings = config.settings(data_dir, for_retrieval=True)
-    result = RunResult(eval_set.name, config.name, [], {}, settings.min_relevance, not retrieval_only,
-                       settings=settings.model_dump(include=SETTINGS_SHOWN))
+    answering = config.settings(data_dir, for_retrieval=False)  # its top_k and min_relevance make the gate
+    result = RunResult(eval_set.name, config.name, [], {}, answering.min_relevance, not retrieval_only,
+                       settings={**answering.model_dump(include=SETTINGS_SHOWN), "retrieval_top_k": settings.top_k})
     try:
         assistant = Assistant(settings)
         result.index = build_index(assistant, eval_set, label)
-        result.records = retrieve_all(assistant, eval_set.items, label)
+        result.records = retrieve_all(assistant, eval_set.items, label, answering.top_k)
         if not retrieval_only:
             answer_all(config, data_dir, eval_set.items, result.records, label)
     except Exception as err:  # one broken configuration (say, a retrieval mode not built yet) ends only itself

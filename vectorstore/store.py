@@ -91,7 +91,7 @@ class ChunkStore:
     def __init__(self, client, collection: str, keyword: Optional["KeywordIndex"] = None):
         # embedding_function=None: Chroma must never fall back to its downloading default.
         self._chunks = client.get_or_create_collection(
-            collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            collection, embedding_function=None, configuration={"hnsw": {"space": "cosine", "ef_construction": 200, "ef_search": 200}}
         )
         self._registry = client.get_or_create_collection(collection + REGISTRY_SUFFIX, embedding_function=None)
         self.keyword = keyword

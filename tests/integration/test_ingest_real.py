@@ -43,7 +43,7 @@ def test_changed_file_replaces_its_chunks(kb):
     path.write_text(path.read_text(encoding="utf-8").replace("Thierry Breton", "Komisaris Breton"), encoding="utf-8")
     report = assistant.ingest([folder])
     assert len(report.updated) == 1
-    passages = assistant.chat_service.retrieve("Thierry Breton")
+    passages = assistant.retriever.retrieve("Thierry Breton")
     assert passages and all("Thierry Breton" not in p.text for p in passages)
     assert sum(d.chunks for d in assistant.documents()) == assistant.store.count()
 
@@ -53,9 +53,9 @@ def test_deleted_document_is_gone_from_retrieval(kb):
     (folder / "beras.txt").write_text(NEW_ARTICLE, encoding="utf-8")
     assistant.ingest([folder])
     question = "Berapa harga beras medium di Pasar Cipinang?"
-    assert "Cipinang" in assistant.chat_service.retrieve(question)[0].text
+    assert "Cipinang" in assistant.retriever.retrieve(question)[0].text
     assert assistant.remove(str(folder / "beras.txt"))
-    assert all("Cipinang" not in p.text for p in assistant.chat_service.retrieve(question))
+    assert all("Cipinang" not in p.text for p in assistant.retriever.retrieve(question))
     try:
         answer = assistant.ask(question)
     finally:

@@ -126,3 +126,11 @@ def test_mixed_answer_checks_each_sentence_and_embeds_bare_text():
 
 def test_empty_answer_gives_nothing():
     assert check("") == []
+
+
+def test_unfinished_sentence_is_dropped_but_citations_after_the_stop_stay():
+    from app.citations import drop_unfinished_sentence
+
+    assert drop_unfinished_sentence("Harga naik [1]. Ini adalah di l [1") == "Harga naik [1]."
+    assert drop_unfinished_sentence("Prices rose. [2] They") == "Prices rose. [2]"
+    assert drop_unfinished_sentence("no stop at all") == ""
