@@ -8,6 +8,7 @@ from app.chat import ChatService
 from core.embeddings import make_embeddings
 from ingest.service import IngestService
 from tests.conftest import SAMPLES, real_settings
+from vectorstore.retriever import Retriever
 from vectorstore.store import open_store
 
 pytestmark = pytest.mark.integration
@@ -23,7 +24,8 @@ def parts(tmp_path_factory):
 
 def service_answering(parts, reply: str) -> ChatService:
     settings, store, embeddings = parts
-    return ChatService(settings, store, embeddings, FakeListChatModel(responses=[reply]))
+    return ChatService(settings, Retriever(settings, store, embeddings), embeddings,
+                       FakeListChatModel(responses=[reply]))
 
 
 def test_fabricated_answer_with_citations_becomes_a_refusal(parts):
