@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Iterator, Optional, Sequence
 
 from app.chat import Answer, ChatEvent, ChatService
 from core.env import configure_offline_environment
@@ -62,11 +62,12 @@ class Assistant:
     def ingest(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
         return self.ingest_service.ingest([paths] if isinstance(paths, (str, Path)) else paths, progress=progress)
 
-    def ask(self, question: str) -> Answer:
-        return self.chat_service.ask(question)
+    def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Answer:
+        """A verified answer; pass earlier (question, answer) pairs to ask a follow-up."""
+        return self.chat_service.ask(question, history)
 
-    def stream(self, question: str) -> Iterator[ChatEvent]:
-        return self.chat_service.stream(question)
+    def stream(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[ChatEvent]:
+        return self.chat_service.stream(question, history)
 
     def remove(self, document: str) -> bool:
         return self.ingest_service.remove(document)

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator, Union
+from typing import TYPE_CHECKING, Iterator, Sequence, Union
 
 import numpy as np
 from langchain_core.prompts import ChatPromptTemplate
 
 from app.citations import check_sentences, drop_unfinished_sentence, split_sentences
+from app.followup import standalone_question
 from app.language import LANGUAGE_NAMES, detect_language
 from core.errors import BadQuestion, ModelUnavailable
 from prompts import REFUSAL_MARKER, load_prompt, refusal_text
@@ -50,6 +51,7 @@ class Retrieved:
     """Streaming event: the passages the answer will be built from (sent before the first token)."""
 
     passages: list[Passage]
+    question: str = ""  # what was searched for: a follow-up rewritten to stand alone
 
 
 @dataclass
@@ -77,19 +79,25 @@ class ChatService:
             [("system", load_prompt("system")), ("human", load_prompt("question"))]
         )
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Answer:
         """Answer in one piece (the streaming form is ``stream``)."""
-        for event in self.stream(question):
+        for event in self.stream(question, history):
             if isinstance(event, Answer):
                 return event
         raise RuntimeError("stream ended without an answer")  # unreachable: stream always ends with one
 
-    def stream(self, question: str) -> Iterator[ChatEvent]:
-        """Yield Retrieved, then Token pieces, then the verified Answer."""
+    def stream(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[ChatEvent]:
+        """Yield Retrieved, then Token pieces, then the verified Answer.
+
+        ``history`` is earlier (question, answer) pairs; with it, the question is first rewritten
+        to stand alone, in the user's language, and that is what is searched for and answered.
+        """
         question = self._validate(question)
         language = detect_language(question)
+        if history:
+            question = self._standalone(question, history, language)
         passages = self.retrieve(question)
-        yield Retrieved(passages)
+        yield Retrieved(passages, question)
         best = max((p.score for p in passages), default=0.0)
         if best < self._settings.min_relevance:
             log.info("refused before generation: best similarity %.3f", best)
@@ -97,6 +105,14 @@ class ChatService:
             return
         raw = yield from self._generate(question, language, passages)
         yield self._verify(question, language, raw, passages)
+
+    def _standalone(self, question: str, history: Sequence[tuple[str, str]], language: str) -> str:
+        try:
+            rewritten = standalone_question(self._llm, question, history, language)
+        except Exception as err:  # openai/httpx raise many connection error types
+            raise ModelUnavailable(f"{self._llm_description} did not answer: {err}") from err
+        log.info("follow-up %r searched as %r", question, rewritten)
+        return rewritten
 
     def retrieve(self, question: str) -> list[Passage]:
         return self._retriever.retrieve(question)

@@ -69,20 +69,31 @@ def check_sentences(
         return []
     bare = [CITATION.sub("", s).strip() for s in sentences]
     vectors = embed(bare)
-    def support(i: int, vector: np.ndarray) -> float:
-        return float(np.max(np.atleast_2d(passage_vectors[i]) @ vector))
+
+    def verdict(indexes: list[int], text: str, vector: np.ndarray) -> tuple[bool, float]:
+        similarity = max(float(np.max(np.atleast_2d(passage_vectors[i]) @ vector)) for i in indexes)
+        numbers_found = all(any(num in _numbers(passages[i]) for i in indexes) for num in _numbers(text))
+        return similarity >= min_support and numbers_found, similarity
 
     checked, seen = [], set()
     for sentence, text, vector in zip(sentences, bare, vectors):
-        cited = [n for n in cited_numbers(sentence) if 1 <= n <= len(passages)]
         if not text or text.lower() in seen:
             continue
         seen.add(text.lower())
-        if not cited:  # small models often forget to cite: cite the closest passage, then check it
-            cited = [max(range(len(passages)), key=lambda i: support(i, vector)) + 1]
-            sentence = re.sub(r"\s*([.!?]?)$", f" [{cited[0]}]\\1", sentence.rstrip(), count=1)
-        candidates = [n - 1 for n in cited]
-        similarity = max(support(i, vector) for i in candidates)
-        numbers_found = all(any(num in _numbers(passages[i]) for i in candidates) for num in _numbers(text))
-        checked.append(CheckedSentence(sentence, cited, similarity >= min_support and numbers_found, similarity))
+        cited = [n for n in cited_numbers(sentence) if 1 <= n <= len(passages)]
+        supported, similarity = verdict([n - 1 for n in cited], text, vector) if cited else (False, 0.0)
+        if not supported:  # uncited, or cited wrongly (small models miscount): the passage that supports it
+            best = max(range(len(passages)), key=lambda i: verdict([i], text, vector)[1])
+            best_supported, best_similarity = verdict([best], text, vector)
+            if best_supported or not cited:
+                cited, supported, similarity = [best + 1], best_supported, best_similarity
+                sentence = _recite(sentence, best + 1)
+        checked.append(CheckedSentence(sentence, cited, supported, similarity))
     return checked
+
+
+def _recite(sentence: str, number: int) -> str:
+    """The sentence with its citations replaced by [number], placed before the final full stop."""
+    bare = CITATION.sub("", sentence).rstrip()
+    bare = re.sub(r"\s+([.!?])$", r"\1", bare)
+    return re.sub(r"\s*([.!?]?)$", f" [{number}]\\1", bare, count=1)

@@ -49,11 +49,30 @@ def render_sources(passages: list["Passage"], cited: set[int] | None = None) -> 
     return "<div class='kabar-sources'>" + "".join(cards) + "</div>"
 
 
+def pairs_from_history(history: list) -> list[tuple[str, str]]:
+    """Gradio's message history as (question, answer) pairs, whatever content shape it uses."""
+    def text(message) -> str:
+        content = message.get("content") if isinstance(message, dict) else message
+        if isinstance(content, list):
+            return " ".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content)
+        return content if isinstance(content, str) else ""
+
+    pairs, pending = [], None
+    for message in history or []:
+        role = message.get("role") if isinstance(message, dict) else None
+        if role == "user":
+            pending = text(message)
+        elif role == "assistant" and pending is not None:
+            pairs.append((pending, text(message)))
+            pending = None
+    return pairs
+
+
 def respond(assistant: "Assistant", message: str, history: list) -> Iterator[tuple[str, str]]:
     """Stream (answer so far, sources panel) pairs for one question."""
     text, passages = "", []
     try:
-        for event in assistant.stream(message):
+        for event in assistant.stream(message, pairs_from_history(history)):
             if isinstance(event, Retrieved):
                 passages = event.passages
                 yield "…", render_sources(passages)
@@ -77,39 +96,59 @@ CSS = """
 .kabar-card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px; margin-bottom: 8px;}
 .kabar-cited {border-color: var(--color-accent);}
 .kabar-passage {white-space: pre-wrap; font-size: 0.9em; max-height: 14em; overflow-y: auto;}
+.kabar-heading {font-weight: 600; font-size: 1.1em;}
 """
 
 
+LABELS = {
+    "en": {"intro": "Ask your news archive, in English or Bahasa Indonesia.", "chat": "Chat", "sources": "Sources",
+           "documents_tab": "Documents", "upload": "Add articles (.txt .md .html .pdf .docx .jsonl)",
+           "add": "Add to the archive", "documents": "Articles in the archive", "choose": "Article to delete",
+           "delete": "Delete"},
+    "id": {"intro": "Tanyakan arsip berita Anda, dalam bahasa Indonesia atau Inggris.", "chat": "Obrolan",
+           "sources": "Sumber", "documents_tab": "Dokumen",
+           "upload": "Tambah artikel (.txt .md .html .pdf .docx .jsonl)", "add": "Tambahkan ke arsip",
+           "documents": "Artikel dalam arsip", "choose": "Artikel yang akan dihapus", "delete": "Hapus"},
+}
+
+
 def build_ui(assistant: "Assistant") -> "gr.Blocks":
+    """The page: chat with a sources panel, and a documents tab; labels follow the browser's language."""
     import gradio as gr
+
+    from app.web_documents import build_documents_tab
+
+    labels = gr.I18n(**LABELS)
 
     def answer(message: str, history: list) -> Iterator[tuple[str, str]]:
         yield from respond(assistant, message, history)
 
     with gr.Blocks(title="Kabar") as demo:
-        gr.Markdown("# Kabar\nAsk your news archive, in English or Bahasa Indonesia.")
-        with gr.Row():
-            with gr.Column(scale=3):
-                sources = gr.HTML(EMPTY_SOURCES, render=False)
-                gr.ChatInterface(
-                    fn=answer,
-                    additional_outputs=[sources],
-                    examples=EXAMPLES,
-                    run_examples_on_click=True,
-                    api_name="ask",
-                    fill_height=True,
-                )
-            with gr.Column(scale=2):
-                gr.Markdown("### Sources")
-                sources.render()
+        gr.Markdown("# Kabar")
+        gr.Markdown(labels("intro"))
+        with gr.Tab(labels("chat")):
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=320):
+                    sources = gr.HTML(EMPTY_SOURCES, render=False, elem_id="sources")
+                    gr.ChatInterface(fn=answer, additional_outputs=[sources], examples=EXAMPLES,
+                                     api_name="ask", fill_height=True)
+                with gr.Column(scale=2, min_width=320):
+                    gr.Markdown(labels("sources"), elem_classes=["kabar-heading"])
+                    sources.render()
+        with gr.Tab(labels("documents_tab")):
+            build_documents_tab(assistant, labels)
+    demo.kabar_i18n = labels
     return demo
 
 
-def launch(assistant: "Assistant") -> None:
+def launch(assistant: "Assistant", port: int | None = None, block: bool = True) -> "gr.Blocks":
+    """Serve the page on KABAR_WEB_HOST:KABAR_WEB_PORT (or the given port); questions queue one at a time."""
     import gradio as gr
 
     settings = assistant.settings
-    build_ui(assistant).queue(default_concurrency_limit=1).launch(
-        server_name=settings.web_host, server_port=settings.web_port, show_error=False,
-        css=CSS, theme=gr.themes.Soft(),
+    demo = build_ui(assistant)
+    demo.queue(default_concurrency_limit=1).launch(
+        server_name=settings.web_host, server_port=port or settings.web_port, show_error=False,
+        css=CSS, theme=gr.themes.Soft(), i18n=demo.kabar_i18n, prevent_thread_lock=not block, quiet=not block,
     )
+    return demo

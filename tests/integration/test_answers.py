@@ -59,3 +59,13 @@ def test_streaming_yields_sources_before_tokens_then_the_answer(assistant):
     tokens = [e for e in events if isinstance(e, Token)]
     if not events[-1].refused:
         assert len(tokens) > 3, "the answer should arrive in pieces"
+
+
+def test_follow_up_is_rewritten_in_the_users_language_and_answered(assistant):
+    first = assistant.ask("Why is the EU partnering with Japan?")
+    events = list(assistant.stream("And with South Korea?", [(first.question, first.text)]))
+    searched = events[0].question
+    assert "Korea" in searched and searched != "And with South Korea?"
+    assert detect_language(searched) == "en"
+    final = events[-1]
+    assert final.refused or detect_language(final.text) == "en"

@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from app.web import build_ui
+from app.web import launch
 
 pytestmark = pytest.mark.integration
 
@@ -18,9 +18,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def web_url(assistant):
-    demo = build_ui(assistant).queue()
     port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    demo = launch(assistant, port=port, block=False)
     yield f"http://127.0.0.1:{port}/"
     demo.close()
 
@@ -42,3 +41,28 @@ def test_errors_are_messages_not_tracebacks(web_url):
 
     answer, _ = Client(web_url, verbose=False).predict("   ", api_name="/ask")
     assert answer.startswith("⚠️") and "Traceback" not in answer
+
+
+RICE_ARTICLE = """Ekonomi
+Harga Beras di Pasar Cipinang Turun Tajam
+
+Harga beras medium di Pasar Induk Beras Cipinang turun menjadi Rp 11.200 per kilogram pada pekan ini.
+Penurunan harga terjadi karena panen raya di Jawa Tengah dan Jawa Timur yang membuat pasokan melimpah.
+"""
+
+
+def test_upload_list_answer_and_delete_through_the_page_api(web_url, assistant, tmp_path):
+    from gradio_client import Client, handle_file
+
+    client = Client(web_url, verbose=False)
+    article = tmp_path / "beras-cipinang.txt"
+    article.write_text(RICE_ARTICLE, encoding="utf-8")
+    report = client.predict([handle_file(str(article))], api_name="/upload")
+    assert "beras-cipinang.txt: added" in report, report
+    titles = [d.title for d in assistant.documents()]
+    assert "Harga Beras di Pasar Cipinang Turun Tajam" in titles
+    answer, sources = client.predict("Berapa harga beras medium di Pasar Cipinang?", api_name="/ask")
+    assert "Cipinang" in sources and "11.200" in answer, answer
+    doc_id = next(d.doc_id for d in assistant.documents() if d.title.startswith("Harga Beras"))
+    assert client.predict(doc_id, api_name="/delete") == "Deleted."
+    assert all(not d.title.startswith("Harga Beras") for d in assistant.documents())

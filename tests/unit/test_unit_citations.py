@@ -27,6 +27,7 @@ VECTORS = {
     "Dewan dibentuk pada 2023": unit(1.0, 0.0),
     "Ada 1,500 insinyur": unit(1.0, 0.0),
     "Semikonduktor penting untuk AI": unit(0.2, 1.0),
+    "Bunga mawar berwarna merah": unit(-1.0, -1.0),
 }
 
 
@@ -81,9 +82,15 @@ def test_supported_sentence_is_kept():
     assert result.text == "Jepang dan UE membentuk dewan digital [1]."
 
 
-def test_low_similarity_citation_is_unsupported():
+def test_wrong_citation_moves_to_the_passage_that_supports_the_sentence():
     [result] = check("Chip dibuat di Eropa [2].")
-    assert result.cited == [2]
+    assert result.supported and result.cited == [1]
+    assert result.text == "Chip dibuat di Eropa [1]."
+
+
+def test_sentence_no_passage_supports_is_unsupported_and_keeps_its_citation():
+    [result] = check("Bunga mawar berwarna merah [1].")
+    assert result.cited == [1]
     assert not result.supported and result.similarity < SUPPORT
 
 

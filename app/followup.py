@@ -1,0 +1,39 @@
+"""Follow-ups ("And with South Korea?") become standalone questions before retrieval."""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Sequence
+
+from app.citations import CITATION
+from app.language import LANGUAGE_NAMES
+from prompts import load_prompt
+
+if TYPE_CHECKING:
+    from langchain_core.language_models.chat_models import BaseChatModel
+
+HISTORY_TURNS = 3
+TURN_CHARS = 600
+
+
+def render_history(history: Sequence[tuple[str, str]]) -> str:
+    """The last few turns, citations stripped and long answers shortened (only the topic matters)."""
+    lines = []
+    for user, assistant in list(history)[-HISTORY_TURNS:]:
+        lines.append(f"User: {user.strip()[:TURN_CHARS]}")
+        lines.append(f"Assistant: {CITATION.sub('', assistant or '').strip()[:TURN_CHARS]}")
+    return "\n".join(lines)
+
+
+def standalone_question(llm: "BaseChatModel", question: str, history: Sequence[tuple[str, str]],
+                        language: str) -> str:
+    """The question rewritten to stand alone, in the user's language; the original if rewriting fails."""
+    if not history:
+        return question
+    prompt = load_prompt("condense").format(
+        history=render_history(history), question=question,
+        language=LANGUAGE_NAMES.get(language, "the language of the last question"),
+    )
+    reply = llm.invoke(prompt).content
+    rewritten = reply.strip().splitlines()[0].strip().strip('"') if isinstance(reply, str) and reply.strip() else ""
+    rewritten = re.sub(r"^(rewritten question|pertanyaan)\s*:\s*", "", rewritten, flags=re.I)
+    return rewritten if 3 <= len(rewritten) <= 500 else question

@@ -1,0 +1,104 @@
+"""The web page's document panel: upload, list and delete, through the one ingest service."""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+from core.errors import KabarError
+from ingest.loaders import SUPPORTED_SUFFIXES
+
+if TYPE_CHECKING:
+    from app.api import Assistant
+
+COLUMNS = ["Title", "Outlet", "Date", "Chunks", "Id"]
+_UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
+
+
+def safe_upload_name(name: str) -> str:
+    """A plain file name from whatever the browser sent: no folders, no '..', no odd characters."""
+    base = Path(name.replace("\\", "/")).name
+    cleaned = _UNSAFE.sub("_", base).strip(" .") or "upload"
+    return cleaned[:120]
+
+
+def store_uploads(assistant: "Assistant", temp_paths: list[str]) -> list[Path]:
+    """Copy uploads under KABAR_DATA_DIR/uploads, so a re-upload of a file updates it, not duplicates it."""
+    folder = assistant.settings.data_dir / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    kept = []
+    for temp in temp_paths:
+        target = folder / safe_upload_name(Path(temp).name)
+        shutil.copyfile(temp, target)
+        kept.append(target)
+    return kept
+
+
+def document_rows(assistant: "Assistant") -> list[list]:
+    return [[d.title, d.outlet, d.date, d.chunks, d.doc_id] for d in assistant.documents()]
+
+
+def document_choices(assistant: "Assistant") -> list[tuple[str, str]]:
+    return [(d.title or d.source, d.doc_id) for d in assistant.documents()]
+
+
+def upload(assistant: "Assistant", files: list | None) -> Iterator[str]:
+    """Ingest uploaded files one by one, yielding a growing per-file report (Markdown)."""
+    if not files:
+        yield "Choose one or more files first."
+        return
+    paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in files]
+    lines: list[str] = []
+    for index, path in enumerate(store_uploads(assistant, paths), start=1):
+        lines.append(f"- {path.name}: working… ({index}/{len(paths)})")
+        yield "\n".join(lines)
+        try:
+            report = assistant.ingest([path])
+            outcome = _outcome(report)
+        except KabarError as err:
+            outcome = f"failed: {err}"
+        lines[-1] = f"- {path.name}: {outcome}"
+        yield "\n".join(lines)
+
+
+def _outcome(report) -> str:
+    if report.failed:
+        return "failed: " + "; ".join(reason for _, reason in report.failed)
+    for label, items in (("added", report.added), ("updated", report.updated), ("unchanged", report.unchanged)):
+        if items:
+            return f"{label} ({report.chunks_written} chunks)" if label != "unchanged" else label
+    return "nothing to add"
+
+
+def delete(assistant: "Assistant", doc_id: str | None) -> str:
+    if not doc_id:
+        return "Choose a document to delete."
+    return "Deleted." if assistant.remove(doc_id) else "That document was already gone."
+
+
+def build_documents_tab(assistant: "Assistant", labels) -> None:
+    """Upload, list and delete widgets, wired to the assistant (call inside a gr.Blocks)."""
+    import gradio as gr
+
+    files = gr.File(label=labels("upload"), file_count="multiple", file_types=list(SUPPORTED_SUFFIXES))
+    add = gr.Button(labels("add"), variant="primary")
+    result = gr.Markdown(elem_id="upload-result")
+    table = gr.Dataframe(value=lambda: document_rows(assistant), headers=COLUMNS, interactive=False,
+                         label=labels("documents"), elem_id="documents-table")
+    with gr.Row():
+        choice = gr.Dropdown(choices=document_choices(assistant), label=labels("choose"), elem_id="delete-choice")
+        remove = gr.Button(labels("delete"), variant="stop", elem_id="delete-button")
+
+    def refreshed():
+        return document_rows(assistant), gr.update(choices=document_choices(assistant), value=None)
+
+    def add_files(uploaded: list | None) -> Iterator[str]:
+        yield from upload(assistant, uploaded)
+
+    def delete_document(doc_id: str | None) -> str:
+        return delete(assistant, doc_id)
+
+    add.click(add_files, inputs=files, outputs=result, api_name="upload").then(refreshed, outputs=[table, choice])
+    remove.click(delete_document, inputs=choice, outputs=result, api_name="delete") \
+        .then(refreshed, outputs=[table, choice])
