@@ -6,13 +6,19 @@ export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test install models ingest-samples bench clean
+.PHONY: run test install models browser ingest-samples clean
 
 run: install models ingest-samples
 	$(PY) -m app
 
-test: install models
+test: install models browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "chromium missing: the browser tests will be skipped (sudo apt-get install chromium)"; fi; }
 
 # Re-installs only when a requirements file changed since the last successful install.
 install: $(VENV)/.installed

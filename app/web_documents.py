@@ -81,7 +81,8 @@ def build_documents_tab(assistant: "Assistant", labels) -> None:
     """Upload, list and delete widgets, wired to the assistant (call inside a gr.Blocks)."""
     import gradio as gr
 
-    files = gr.File(label=labels("upload"), file_count="multiple", file_types=list(SUPPORTED_SUFFIXES))
+    files = gr.File(label=labels("upload"), file_count="multiple", file_types=list(SUPPORTED_SUFFIXES),
+                    elem_id="upload-files")
     add = gr.Button(labels("add"), variant="primary")
     result = gr.Markdown(elem_id="upload-result")
     table = gr.Dataframe(value=lambda: document_rows(assistant), headers=COLUMNS, interactive=False,

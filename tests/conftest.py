@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,19 @@ def assistant(tmp_path_factory):
     kb.warm_up()
     yield kb
     kb.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def web_url(assistant):
+    """The real web app on a free loopback port, served from a background thread."""
+    from app.web import launch
+
+    demo = launch(assistant, port=free_port(), block=False)
+    yield demo.local_url
+    demo.close()

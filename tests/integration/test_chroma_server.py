@@ -13,7 +13,7 @@ import pytest
 from app.api import Assistant
 from core.errors import StoreUnavailable
 from tests.conftest import SAMPLES, real_settings
-from tests.integration.test_web import free_port
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.integration
 

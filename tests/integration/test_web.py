@@ -1,27 +1,9 @@
 """The Gradio chat serves on loopback and streams a cited answer with its sources panel."""
 from __future__ import annotations
 
-import socket
-
 import pytest
 
-from app.web import launch
-
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def web_url(assistant):
-    port = free_port()
-    demo = launch(assistant, port=port, block=False)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
 
 
 def test_web_chat_answers_with_sources(web_url):
