@@ -32,6 +32,7 @@ class Source:
 
     number: int
     passage: Passage
+    evidence: list[str] = field(default_factory=list)  # the passage's sentences that support the answer
 
 
 @dataclass
@@ -176,8 +177,15 @@ class ChatService:
             return self._refusal(question, language, passages)
         text = " ".join(c.text for c in kept)
         numbers = sorted({n for c in kept for n in c.cited})
-        sources = [Source(n, passages[n - 1]) for n in numbers]
+        sources = [Source(n, passages[n - 1], self._evidence(n, passages[n - 1], kept)) for n in numbers]
         return Answer(question, text, sources, refused=False, language=language, retrieved=passages)
+
+    @staticmethod
+    def _evidence(number: int, passage: Passage, kept: list) -> list[str]:
+        """The passage's sentences that support the answer sentences citing it (to highlight)."""
+        sentences = split_sentences(passage.text) or [passage.text]
+        rows = sorted({c.evidence[number] for c in kept if number in c.evidence})
+        return [sentences[r] for r in rows if r < len(sentences)]
 
     def _sentence_vectors(self, passages: list[Passage]) -> list[np.ndarray]:
         """One row per sentence of each passage, cached by chunk id (chunks are immutable)."""

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
@@ -20,7 +20,7 @@ class CheckedSentence:
     cited: list[int]
     supported: bool
     similarity: float
-
+    evidence: dict[int, int] = field(default_factory=dict)  # passage number -> its closest sentence
 
 def cited_numbers(text: str) -> list[int]:
     """Passage numbers cited in text, in order of first appearance."""
@@ -88,7 +88,8 @@ def check_sentences(
             if best_supported or not cited:
                 cited, supported, similarity = [best + 1], best_supported, best_similarity
                 sentence = _recite(sentence, best + 1)
-        checked.append(CheckedSentence(sentence, cited, supported, similarity))
+        evidence = {n: int(np.argmax(np.atleast_2d(passage_vectors[n - 1]) @ vector)) for n in cited}
+        checked.append(CheckedSentence(sentence, cited, supported, similarity, evidence))
     return checked
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from typing import TYPE_CHECKING, Iterator
 
 from app.chat import Answer, Retrieved, Token
@@ -25,7 +26,16 @@ EXAMPLES = [
 EMPTY_SOURCES = "<div class='kabar-sources'><em>Sources appear here when you ask a question.</em></div>"
 
 
-def _card(number: int, passage: "Passage", cited: bool) -> str:
+def _highlighted(text: str, evidence: list[str]) -> str:
+    """Escaped passage text with its supporting sentences marked (escaping first, so nothing runs)."""
+    shown = html.escape(text)
+    for sentence in evidence:
+        escaped = html.escape(sentence)
+        shown = shown.replace(escaped, f"<mark>{escaped}</mark>", 1)
+    return shown
+
+
+def _card(number: int, passage: "Passage", cited: bool, evidence: list[str] = ()) -> str:
     """One source card; every article field is escaped, so article HTML is shown, never run."""
     facts = " · ".join(html.escape(x) for x in (passage.outlet, passage.date) if x)
     link = (f"<a href='{html.escape(passage.url, quote=True)}' target='_blank' rel='noopener noreferrer'>link</a>"
@@ -33,16 +43,16 @@ def _card(number: int, passage: "Passage", cited: bool) -> str:
     return (
         f"<div class='kabar-card{' kabar-cited' if cited else ''}' id='source-{number}'>"
         f"<div><strong>[{number}] {html.escape(passage.title or 'Untitled')}</strong> {facts} {link}</div>"
-        f"<div class='kabar-passage'>{html.escape(passage.text)}</div></div>"
+        f"<div class='kabar-passage'>{_highlighted(passage.text, list(evidence))}</div></div>"
     )
 
 
-def render_sources(passages: list["Passage"], cited: set[int] | None = None) -> str:
-    """Numbered cards; once the answer is verified only the cited passages remain."""
+def render_sources(passages: list["Passage"], cited: dict[int, list[str]] | None = None) -> str:
+    """Numbered cards; once the answer is verified only the cited ones remain, evidence marked."""
     if not passages:
         return "<div class='kabar-sources'><em>No matching passages in the archive.</em></div>"
     cards = [
-        _card(i, p, cited is not None and i in cited)
+        _card(i, p, cited is not None, (cited or {}).get(i, []))
         for i, p in enumerate(passages, start=1)
         if cited is None or i in cited
     ]
@@ -80,7 +90,7 @@ def respond(assistant: "Assistant", message: str, history: list) -> Iterator[tup
                 text += event.text
                 yield text, render_sources(passages)
             elif isinstance(event, Answer):
-                yield _final_text(event), render_sources(passages, {s.number for s in event.sources})
+                yield _final_text(event), render_sources(passages, {s.number: s.evidence for s in event.sources})
     except KabarError as err:
         yield f"⚠️ {err}", render_sources(passages)
     except Exception:  # the page shows a readable message; the log keeps the details
@@ -89,12 +99,16 @@ def respond(assistant: "Assistant", message: str, history: list) -> Iterator[tup
 
 
 def _final_text(answer: Answer) -> str:
-    return f"ℹ️ {answer.text}" if answer.refused else answer.text
+    """Refusals carry a visible note; citations become links to their source cards."""
+    if answer.refused:
+        return f"ℹ️ {answer.text}"
+    return re.sub(r"\[(\d+)\]", r"[[\1]](#source-\1)", answer.text)
 
 
 CSS = """
 .kabar-card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px; margin-bottom: 8px;}
 .kabar-cited {border-color: var(--color-accent);}
+.kabar-passage mark {background: #fde68a; color: inherit; border-radius: 2px;}
 .kabar-passage {white-space: pre-wrap; font-size: 0.9em; max-height: 14em; overflow-y: auto;}
 .kabar-heading {font-weight: 600; font-size: 1.1em;}
 """
@@ -104,11 +118,12 @@ LABELS = {
     "en": {"intro": "Ask your news archive, in English or Bahasa Indonesia.", "chat": "Chat", "sources": "Sources",
            "documents_tab": "Documents", "upload": "Add articles (.txt .md .html .pdf .docx .jsonl)",
            "add": "Add to the archive", "documents": "Articles in the archive", "choose": "Article to delete",
-           "delete": "Delete"},
+           "delete": "Delete", "new_chat": "New chat"},
     "id": {"intro": "Tanyakan arsip berita Anda, dalam bahasa Indonesia atau Inggris.", "chat": "Obrolan",
            "sources": "Sumber", "documents_tab": "Dokumen",
            "upload": "Tambah artikel (.txt .md .html .pdf .docx .jsonl)", "add": "Tambahkan ke arsip",
-           "documents": "Artikel dalam arsip", "choose": "Artikel yang akan dihapus", "delete": "Hapus"},
+           "documents": "Artikel dalam arsip", "choose": "Artikel yang akan dihapus", "delete": "Hapus",
+           "new_chat": "Obrolan baru"},
 }
 
 
@@ -130,11 +145,14 @@ def build_ui(assistant: "Assistant") -> "gr.Blocks":
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=320):
                     sources = gr.HTML(EMPTY_SOURCES, render=False, elem_id="sources")
-                    gr.ChatInterface(fn=answer, additional_outputs=[sources], examples=EXAMPLES,
+                    chatbot = gr.Chatbot(elem_id="chat", height=520, render_markdown=True)
+                    gr.ChatInterface(fn=answer, chatbot=chatbot, additional_outputs=[sources], examples=EXAMPLES,
                                      api_name="ask", fill_height=True)
+                    new_chat = gr.Button(labels("new_chat"), size="sm", elem_id="new-chat")
                 with gr.Column(scale=2, min_width=320):
                     gr.Markdown(labels("sources"), elem_classes=["kabar-heading"])
                     sources.render()
+            new_chat.click(lambda: ([], EMPTY_SOURCES), outputs=[chatbot, sources], api_name=False)
         with gr.Tab(labels("documents_tab")):
             build_documents_tab(assistant, labels)
     demo.kabar_i18n = labels

@@ -83,7 +83,18 @@ def test_answer_streams_with_citations_and_sources(page, output_dir):
     assert "[1]" in answer or "[2]" in answer or "[3]" in answer or "[4]" in answer, answer
     cards = page.locator("#sources .kabar-card")
     assert cards.count() >= 1 and "Uni Eropa dan Jepang" in cards.first.inner_text()
+    assert page.locator("#sources mark").count() >= 1, "the supporting sentence is highlighted"
+    link = page.locator("[data-testid='bot'] a[href^='#source-']").first
+    assert page.locator(f"#sources #{link.get_attribute('href')[1:]}").count() == 1, "citations lead to their card"
     page.screenshot(path=str(output_dir / "answered-chat.png"), full_page=True)
+
+
+def test_page_fits_a_phone_screen(page, output_dir):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(500)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 392
+    page.screenshot(path=str(output_dir / "phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def test_follow_up_is_answered_in_english(page):
@@ -118,3 +129,10 @@ def test_script_in_an_article_does_not_run(page, tmp_path):
     assert page.evaluate("window.__pwned") is None
     assert page.dialogs == []
     assert "<script>" in page.locator("#sources").inner_text() or "onerror" in page.locator("#sources").inner_text()
+
+
+def test_new_chat_clears_the_conversation_and_sources(page):
+    page.locator("#new-chat").click()
+    page.wait_for_timeout(1000)
+    assert page.locator("[data-testid='bot']").count() == 0
+    assert page.locator("#sources .kabar-card").count() == 0

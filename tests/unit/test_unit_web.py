@@ -30,3 +30,14 @@ def test_source_cards_escape_article_html():
     assert "<script>" not in html and "<img" not in html and "<b>Judul" not in html
     assert "&lt;script&gt;" in html
     assert "javascript:" not in html  # only http(s) links are shown
+
+
+def test_cited_cards_mark_their_evidence_and_answers_link_to_cards():
+    from app.chat import Answer
+    from app.web import _final_text
+
+    passage = Passage("c1", "Kalimat pertama <b>. Kalimat kedua mendukung jawaban.", "d1", title="T")
+    html = render_sources([passage], {1: ["Kalimat kedua mendukung jawaban."]})
+    assert "<mark>Kalimat kedua mendukung jawaban.</mark>" in html and "&lt;b&gt;" in html
+    assert _final_text(Answer("q", "Jepang bermitra [1].")) == "Jepang bermitra [[1]](#source-1)."
+    assert _final_text(Answer("q", "Tidak ada.", refused=True)).startswith("ℹ️")
