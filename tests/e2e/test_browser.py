@@ -136,3 +136,16 @@ def test_new_chat_clears_the_conversation_and_sources(page):
     page.wait_for_timeout(1000)
     assert page.locator("[data-testid='bot']").count() == 0
     assert page.locator("#sources .kabar-card").count() == 0
+
+
+def test_labels_follow_an_indonesian_browser(web_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(locale="id-ID").new_page()
+        page.goto(web_url)
+        page.wait_for_selector("textarea", timeout=60_000)
+        labels = page.locator("body").inner_text()
+        browser.close()
+    assert "Obrolan baru" in labels and "Dokumen" in labels
