@@ -154,7 +154,7 @@ def build_ui(assistant: "Assistant") -> "gr.Blocks":
                     sources.render()
             new_chat.click(lambda: ([], EMPTY_SOURCES), outputs=[chatbot, sources], api_name=False)
         with gr.Tab(labels("documents_tab")):
-            build_documents_tab(assistant, labels)
+            build_documents_tab(assistant, labels, demo)
     demo.kabar_i18n = labels
     return demo
 

@@ -77,8 +77,8 @@ def delete(assistant: "Assistant", doc_id: str | None) -> str:
     return "Deleted." if assistant.remove(doc_id) else "That document was already gone."
 
 
-def build_documents_tab(assistant: "Assistant", labels) -> None:
-    """Upload, list and delete widgets, wired to the assistant (call inside a gr.Blocks)."""
+def build_documents_tab(assistant: "Assistant", labels, demo) -> None:
+    """Upload, list and delete widgets, wired to the assistant (call inside ``demo``)."""
     import gradio as gr
 
     files = gr.File(label=labels("upload"), file_count="multiple", file_types=list(SUPPORTED_SUFFIXES),
@@ -88,7 +88,9 @@ def build_documents_tab(assistant: "Assistant", labels) -> None:
     table = gr.Dataframe(value=lambda: document_rows(assistant), headers=COLUMNS, interactive=False,
                          label=labels("documents"), elem_id="documents-table")
     with gr.Row():
-        choice = gr.Dropdown(choices=document_choices(assistant), label=labels("choose"), elem_id="delete-choice")
+        # allow_custom_value: programs may delete by id without first loading this page's choices
+        choice = gr.Dropdown(choices=document_choices(assistant), label=labels("choose"), elem_id="delete-choice",
+                             allow_custom_value=True)
         remove = gr.Button(labels("delete"), variant="stop", elem_id="delete-button")
 
     def refreshed():
@@ -100,6 +102,7 @@ def build_documents_tab(assistant: "Assistant", labels) -> None:
     def delete_document(doc_id: str | None) -> str:
         return delete(assistant, doc_id)
 
+    demo.load(refreshed, outputs=[table, choice], api_name=False)  # each visit sees the current archive
     add.click(add_files, inputs=files, outputs=result, api_name="upload").then(refreshed, outputs=[table, choice])
     remove.click(delete_document, inputs=choice, outputs=result, api_name="delete") \
         .then(refreshed, outputs=[table, choice])

@@ -27,7 +27,7 @@ Penurunan harga terjadi karena panen raya di Jawa Tengah dan Jawa Timur yang mem
 
 
 @pytest.fixture(scope="module")
-def page(web_url):
+def browser():
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail("CI must run the browser tests: /usr/bin/chromium is missing")
@@ -36,14 +36,19 @@ def page(web_url):
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        dialogs: list[str] = []
-        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-        page.dialogs = dialogs
-        page.goto(web_url)
-        page.wait_for_selector("textarea", timeout=60_000)
-        yield page
+        yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, web_url):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.dialogs = dialogs
+    page.goto(web_url)
+    page.wait_for_selector("textarea", timeout=60_000)
+    return page
 
 
 def ask(page, question: str, timeout_s: float = 300) -> str:
@@ -105,7 +110,9 @@ def test_follow_up_is_answered_in_english(page):
     assert detect_language(answer) == "en", answer
 
 
-def test_uploaded_article_answers_then_is_deleted(page, tmp_path):
+def test_uploaded_article_answers_then_is_deleted(page, tmp_path, assistant):
+    from playwright.sync_api import expect
+
     article = tmp_path / "beras-cipinang.txt"
     article.write_text(RICE_ARTICLE, encoding="utf-8")
     assert "beras-cipinang.txt: added" in upload(page, article)
@@ -116,7 +123,8 @@ def test_uploaded_article_answers_then_is_deleted(page, tmp_path):
     page.get_by_role("option", name="Harga Beras di Pasar Cipinang Turun Tajam").click()
     page.locator("#delete-button").click()
     page.locator("#upload-result").filter(has_text="Deleted.").wait_for(timeout=60_000)
-    assert "Cipinang" not in page.locator("#documents-table").inner_text()
+    assert all("Cipinang" not in d.title for d in assistant.documents())
+    expect(page.locator("#documents-table")).not_to_contain_text("Cipinang", timeout=30_000)
     open_tab(page, "Chat")
 
 
@@ -138,14 +146,11 @@ def test_new_chat_clears_the_conversation_and_sources(page):
     assert page.locator("#sources .kabar-card").count() == 0
 
 
-def test_labels_follow_an_indonesian_browser(web_url):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_context(locale="id-ID").new_page()
-        page.goto(web_url)
-        page.wait_for_selector("textarea", timeout=60_000)
-        labels = page.locator("body").inner_text()
-        browser.close()
+def test_labels_follow_an_indonesian_browser(browser, web_url):
+    context = browser.new_context(locale="id-ID")
+    page = context.new_page()
+    page.goto(web_url)
+    page.wait_for_selector("textarea", timeout=60_000)
+    labels = page.locator("body").inner_text()
+    context.close()
     assert "Obrolan baru" in labels and "Dokumen" in labels

@@ -26,7 +26,7 @@ def test_errors_are_messages_not_tracebacks(web_url):
 
 
 RICE_ARTICLE = """Ekonomi
-Harga Beras di Pasar Cipinang Turun Tajam
+Harga Beras di Pasar Cipinang Turun Lagi
 
 Harga beras medium di Pasar Induk Beras Cipinang turun menjadi Rp 11.200 per kilogram pada pekan ini.
 Penurunan harga terjadi karena panen raya di Jawa Tengah dan Jawa Timur yang membuat pasokan melimpah.
@@ -37,14 +37,14 @@ def test_upload_list_answer_and_delete_through_the_page_api(web_url, assistant, 
     from gradio_client import Client, handle_file
 
     client = Client(web_url, verbose=False)
-    article = tmp_path / "beras-cipinang.txt"
+    article = tmp_path / "beras-api.txt"
     article.write_text(RICE_ARTICLE, encoding="utf-8")
     report = client.predict([handle_file(str(article))], api_name="/upload")
-    assert "beras-cipinang.txt: added" in report, report
+    assert "beras-api.txt: added" in report, report
     titles = [d.title for d in assistant.documents()]
-    assert "Harga Beras di Pasar Cipinang Turun Tajam" in titles
+    assert "Harga Beras di Pasar Cipinang Turun Lagi" in titles
     answer, sources = client.predict("Berapa harga beras medium di Pasar Cipinang?", api_name="/ask")
     assert "Cipinang" in sources and "11.200" in answer, answer
-    doc_id = next(d.doc_id for d in assistant.documents() if d.title.startswith("Harga Beras"))
+    doc_id = next(d.doc_id for d in assistant.documents() if d.title == "Harga Beras di Pasar Cipinang Turun Lagi")
     assert client.predict(doc_id, api_name="/delete") == "Deleted."
-    assert all(not d.title.startswith("Harga Beras") for d in assistant.documents())
+    assert all(not d.title == "Harga Beras di Pasar Cipinang Turun Lagi" for d in assistant.documents())
