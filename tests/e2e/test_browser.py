@@ -139,6 +139,23 @@ def test_script_in_an_article_does_not_run(page, tmp_path):
     assert "<script>" in page.locator("#sources").inner_text() or "onerror" in page.locator("#sources").inner_text()
 
 
+def test_stop_button_cancels_generation(page):
+    bots = page.locator("[data-testid='bot']")
+    before = bots.count()
+    page.fill("textarea", "Apa itu Dewan Kemitraan Digital UE-Jepang?")
+    page.keyboard.press("Enter")
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not (bots.count() > before and len(bots.nth(before).inner_text()) > 5):
+        time.sleep(0.5)
+    page.locator("[data-testid='stop-button']").click()
+    page.wait_for_timeout(1000)
+    stopped_at = bots.nth(before).inner_text()
+    page.wait_for_timeout(6000)
+    assert bots.nth(before).inner_text() == stopped_at, "the answer kept growing after Stop"
+    assert page.locator("[data-testid='stop-button']").count() == 0 or not page.locator(
+        "[data-testid='stop-button']").is_visible()
+
+
 def test_new_chat_clears_the_conversation_and_sources(page):
     page.locator("#new-chat").click()
     page.wait_for_timeout(1000)
