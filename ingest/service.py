@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from core.errors import BadDocument
 from ingest.chunking import chunk_article, make_splitter
@@ -61,8 +61,7 @@ class IngestService:
         self._embeddings = embeddings
         self._splitter = make_splitter(settings.chunk_size, settings.chunk_overlap)
 
-    def ingest(self, paths: Iterable[str | Path], progress: bool = False,
-               on_file: Optional[Callable[[str, str], None]] = None) -> IngestReport:
+    def ingest(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
         """Ingest files and folders; bad files are reported with a reason and the rest still go in."""
         report = IngestReport()
         repaired = self._store.repair()
@@ -71,9 +70,7 @@ class IngestService:
         files = expand_paths(paths, report)
         for path in self._progress(files, progress):
             for item in load_path(path, int(self._settings.max_file_mb * 1e6)):
-                outcome = self._ingest_item(item, report)
-                if on_file:
-                    on_file(getattr(item, "title", "") or path.name, outcome)
+                self._ingest_item(item, report)
         return report
 
     def ingest_articles(self, articles: Iterable[Article]) -> IngestReport:
@@ -83,26 +80,28 @@ class IngestService:
             self._ingest_item(article, report)
         return report
 
-    def _ingest_item(self, item: Article | BadDocument, report: IngestReport) -> str:
+    def _ingest_item(self, item: Article | BadDocument, report: IngestReport) -> None:
+        """Record one article (or bad file) in the report, writing it only when its content changed."""
         if isinstance(item, BadDocument):
-            name, _, reason = str(item).partition(": ")
-            report.failed.append((name, reason or str(item)))
-            log.warning("skipped %s", item)
-            return f"failed: {reason or item}"
+            self._fail(item, report)
+            return
         label = item.title or item.source
         existing = self._store.document(item.doc_id)
         if existing and existing.version == item.version:
             report.unchanged.append(label)
-            return "unchanged"
+            return
         try:
-            written = self._write(item)
+            report.chunks_written += self._write(item)
         except BadDocument as err:
-            name, _, reason = str(err).partition(": ")
-            report.failed.append((name, reason or str(err)))
-            return f"failed: {err}"
-        report.chunks_written += written
+            self._fail(err, report)
+            return
         (report.updated if existing else report.added).append(label)
-        return "updated" if existing else "added"
+
+    @staticmethod
+    def _fail(err: BadDocument, report: IngestReport) -> None:
+        name, _, reason = str(err).partition(": ")
+        report.failed.append((name, reason or str(err)))
+        log.warning("skipped %s", err)
 
     def _write(self, article: Article) -> int:
         ids, texts, to_embed, metadatas = chunk_article(article, self._splitter)
