@@ -1,4 +1,4 @@
-"""``python -m app``: load the models, then serve the web chat on KABAR_WEB_HOST:KABAR_WEB_PORT."""
+"""``python -m app``: load the models, then serve the web chat and the HTTP API on KABAR_WEB_HOST:KABAR_WEB_PORT."""
 from __future__ import annotations
 
 import argparse
@@ -17,11 +17,12 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("httpx", "httpx2", "chromadb", "openai", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from app.api import Assistant
-    from app.web import launch
+    from app.server import check_exposure, serve
     from core.errors import KabarError
 
     assistant = Assistant()
     try:
+        check_exposure(assistant.settings)
         if args.ingest:
             print(f"Ingest: {assistant.ingest(args.ingest, progress=True).summary()}")
         print("Loading models…")
@@ -29,8 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     except KabarError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print(f"Kabar is ready on http://{assistant.settings.web_host}:{assistant.settings.web_port}")
-    launch(assistant)
+    base = f"http://{assistant.settings.web_host}:{assistant.settings.web_port}"
+    print(f"Kabar is ready: web chat {base}/ , API {base}/v1 (docs {base}/v1/docs)")
+    serve(assistant)
     return 0
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 import threading
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Iterator, Optional, Sequence
+from typing import BinaryIO, Iterable, Iterator, Optional, Sequence
 
-from app.chat import Answer, ChatEvent, ChatService
+from app.chat import Answer, ChatEvent, ChatService, validate_question
+from app.queueing import AnswerSlots
 from core.env import configure_offline_environment
 from core.settings import Settings, load_settings
 from ingest.service import IngestReport, IngestService
@@ -21,6 +22,7 @@ class Assistant:
         configure_offline_environment()
         self.settings = settings or load_settings(**overrides)
         self._lock = threading.Lock()
+        self.answer_slots = AnswerSlots(self.settings.max_concurrent_answers)
 
     @cached_property
     def store(self) -> ChunkStore:
@@ -64,10 +66,27 @@ class Assistant:
 
     def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Answer:
         """A verified answer; pass earlier (question, answer) pairs to ask a follow-up."""
-        return self.chat_service.ask(question, history)
+        for event in self.stream(question, history):
+            if isinstance(event, Answer):
+                return event
+        raise RuntimeError("the chat service ended without an answer")
 
-    def stream(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[ChatEvent]:
-        return self.chat_service.stream(question, history)
+    def stream(self, question: str, history: Sequence[tuple[str, str]] = (),
+               verified: bool = False) -> Iterator[ChatEvent]:
+        """Events of one answer (see ChatService.stream); waits its turn when all answer slots are busy."""
+        chat = self.chat_service
+        with self.answer_slots.slot():
+            yield from chat.stream(question, history, verified=verified)
+
+    def validate_question(self, question: str) -> str:
+        """Raise BadQuestion now (empty, too long), before a caller starts streaming a reply."""
+        return validate_question(question, self.settings.max_question_chars)
+
+    def save_upload(self, name: str, content: BinaryIO) -> Path:
+        """Keep an uploaded file under KABAR_DATA_DIR/uploads (size-capped), so re-uploads update it."""
+        from app.uploads import save_upload
+
+        return save_upload(self.settings, name, content)
 
     def remove(self, document: str) -> bool:
         return self.ingest_service.remove(document)

@@ -65,6 +65,19 @@ class Token:
 ChatEvent = Union[Retrieved, Token, Answer]
 
 
+def validate_question(question: str, max_chars: int) -> str:
+    """The question without surrounding blanks, or BadQuestion saying what to change."""
+    question = (question or "").strip()
+    if not question:
+        raise BadQuestion("Please type a question.")
+    if len(question) > max_chars:
+        raise BadQuestion(
+            f"The question is {len(question):,} characters long; the limit is {max_chars:,}. "
+            "Please ask something shorter."
+        )
+    return question
+
+
 class ChatService:
     """Answers questions from the store with the chat model; every caller goes through here."""
 
@@ -87,11 +100,14 @@ class ChatService:
                 return event
         raise RuntimeError("stream ended without an answer")  # unreachable: stream always ends with one
 
-    def stream(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[ChatEvent]:
+    def stream(self, question: str, history: Sequence[tuple[str, str]] = (),
+               verified: bool = False) -> Iterator[ChatEvent]:
         """Yield Retrieved, then Token pieces, then the verified Answer.
 
         ``history`` is earlier (question, answer) pairs; with it, the question is first rewritten
         to stand alone, in the user's language, and that is what is searched for and answered.
+        Tokens are the model's draft unless ``verified``: then each is a whole checked sentence,
+        so what was streamed is exactly the final answer (for clients that cannot replace text).
         """
         question = self._validate(question)
         language = detect_language(question)
@@ -104,7 +120,8 @@ class ChatService:
             log.info("refused before generation: best similarity %.3f", best)
             yield self._refusal(question, language, passages)
             return
-        raw = yield from self._generate(question, language, passages)
+        generate = self._generate_verified if verified else self._generate
+        raw = yield from generate(question, language, passages)
         yield self._verify(question, language, raw, passages)
 
     def _standalone(self, question: str, history: Sequence[tuple[str, str]], language: str) -> str:
@@ -119,15 +136,7 @@ class ChatService:
         return self._retriever.retrieve(question)
 
     def _validate(self, question: str) -> str:
-        question = (question or "").strip()
-        if not question:
-            raise BadQuestion("Please type a question.")
-        if len(question) > self._settings.max_question_chars:
-            raise BadQuestion(
-                f"The question is {len(question):,} characters long; the limit is "
-                f"{self._settings.max_question_chars:,}. Please ask something shorter."
-            )
-        return question
+        return validate_question(question, self._settings.max_question_chars)
 
     def _messages(self, question: str, language: str, passages: list[Passage]):
         passage_template = load_prompt("passage")
@@ -161,15 +170,48 @@ class ChatService:
         raw = "".join(pieces)
         return drop_unfinished_sentence(raw) if finish == "length" else raw
 
+    def _generate_verified(self, question: str, language: str, passages: list[Passage]) -> Iterator[Token]:
+        """Release each sentence once it is complete and supported; returns the full draft."""
+        draft, released, checked, embedded = "", 0, 0, {}
+
+        def embed(texts: list[str]) -> np.ndarray:
+            missing = [t for t in texts if t not in embedded]
+            embedded.update(zip(missing, self._embed_sentences(missing)))
+            return np.array([embedded[t] for t in texts], dtype=np.float32)
+
+        tokens = self._generate(question, language, passages)
+        while True:
+            try:
+                draft += next(tokens).text
+            except StopIteration as finished:
+                raw, complete = finished.value, None  # the last sentence is complete too now
+            else:
+                raw, complete = None, split_sentences(draft)[:-1]
+                if len(complete) == checked:
+                    continue
+                checked = len(complete)
+            if REFUSAL_MARKER not in (raw or draft) and (complete or raw):
+                text = raw if raw is not None else "\n".join(complete)
+                kept = [c.text for c in self._check(text, passages, embed) if c.supported]
+                for sentence in kept[released:]:
+                    yield Token(sentence if released == 0 else " " + sentence)
+                    released += 1
+            if raw is not None:
+                return raw
+
+    def _embed_sentences(self, texts: list[str]) -> list[np.ndarray]:
+        return [np.asarray(self._embeddings.embed_query(t), dtype=np.float32) for t in texts]
+
+    def _check(self, text: str, passages: list[Passage], embed=None):
+        embed = embed or (lambda texts: np.array(self._embed_sentences(texts), dtype=np.float32))
+        return check_sentences(text, [p.text for p in passages], self._sentence_vectors(passages), embed,
+                               self._settings.min_support)
+
     def _verify(self, question: str, language: str, raw: str, passages: list[Passage]) -> Answer:
         """Keep only sentences their cited passages support; nothing left means a refusal."""
         if REFUSAL_MARKER in raw or not raw.strip():
             return self._refusal(question, language, passages)
-        checked = check_sentences(
-            raw.replace(REFUSAL_MARKER, ""), [p.text for p in passages], self._sentence_vectors(passages),
-            lambda texts: np.array([self._embeddings.embed_query(t) for t in texts], dtype=np.float32),
-            self._settings.min_support,
-        )
+        checked = self._check(raw.replace(REFUSAL_MARKER, ""), passages)
         kept = [c for c in checked if c.supported]
         for c in checked:
             log.info("support %.3f %s: %s", c.similarity, "kept" if c.supported else "dropped", c.text)

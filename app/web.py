@@ -157,16 +157,3 @@ def build_ui(assistant: "Assistant") -> "gr.Blocks":
             build_documents_tab(assistant, labels, demo)
     demo.kabar_i18n = labels
     return demo
-
-
-def launch(assistant: "Assistant", port: int | None = None, block: bool = True) -> "gr.Blocks":
-    """Serve the page on KABAR_WEB_HOST:KABAR_WEB_PORT (or the given port); questions queue one at a time."""
-    import gradio as gr
-
-    settings = assistant.settings
-    demo = build_ui(assistant)
-    demo.queue(default_concurrency_limit=1).launch(
-        server_name=settings.web_host, server_port=port or settings.web_port, show_error=False,
-        css=CSS, theme=gr.themes.Soft(), i18n=demo.kabar_i18n, prevent_thread_lock=not block, quiet=not block,
-    )
-    return demo

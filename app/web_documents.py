@@ -1,11 +1,10 @@
 """The web page's document panel: upload, list and delete, through the one ingest service."""
 from __future__ import annotations
 
-import re
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+from app.uploads import save_upload_file
 from core.errors import KabarError
 from ingest.loaders import SUPPORTED_SUFFIXES
 
@@ -13,26 +12,6 @@ if TYPE_CHECKING:
     from app.api import Assistant
 
 COLUMNS = ["Title", "Outlet", "Date", "Chunks", "Id"]
-_UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
-
-
-def safe_upload_name(name: str) -> str:
-    """A plain file name from whatever the browser sent: no folders, no '..', no odd characters."""
-    base = Path(name.replace("\\", "/")).name
-    cleaned = _UNSAFE.sub("_", base).strip(" .") or "upload"
-    return cleaned[:120]
-
-
-def store_uploads(assistant: "Assistant", temp_paths: list[str]) -> list[Path]:
-    """Copy uploads under KABAR_DATA_DIR/uploads, so a re-upload of a file updates it, not duplicates it."""
-    folder = assistant.settings.data_dir / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    kept = []
-    for temp in temp_paths:
-        target = folder / safe_upload_name(Path(temp).name)
-        shutil.copyfile(temp, target)
-        kept.append(target)
-    return kept
 
 
 def document_rows(assistant: "Assistant") -> list[list]:
@@ -50,15 +29,16 @@ def upload(assistant: "Assistant", files: list | None) -> Iterator[str]:
         return
     paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in files]
     lines: list[str] = []
-    for index, path in enumerate(store_uploads(assistant, paths), start=1):
-        lines.append(f"- {path.name}: working… ({index}/{len(paths)})")
+    for index, temp in enumerate(paths, start=1):
+        name = Path(temp).name
+        lines.append(f"- {name}: working… ({index}/{len(paths)})")
         yield "\n".join(lines)
         try:
-            report = assistant.ingest([path])
-            outcome = _outcome(report)
+            # kept under KABAR_DATA_DIR/uploads, so a re-upload of a file updates it, not duplicates it
+            outcome = _outcome(assistant.ingest([save_upload_file(assistant.settings, temp)]))
         except KabarError as err:
             outcome = f"failed: {err}"
-        lines[-1] = f"- {path.name}: {outcome}"
+        lines[-1] = f"- {name}: {outcome}"
         yield "\n".join(lines)
 
 

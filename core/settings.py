@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 from typing import Literal, Optional
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -70,9 +70,15 @@ class Settings(BaseSettings):
     min_support: float = Field(0.83, description="Answer sentence vs cited passage similarity needed to keep it.")
     max_question_chars: int = 2000
 
-    # Web chat.
-    web_host: str = "127.0.0.1"
+    # Web chat and HTTP API, served together by one process.
+    web_host: str = Field("127.0.0.1", description="Anything but loopback requires api_key.")
     web_port: int = 7860
+    api_key: Optional[SecretStr] = Field(
+        None, description="Bearer key for /v1 and the web page's password; required off loopback."
+    )
+    web_user: str = Field("kabar", description="User name for the web page's login when api_key is set.")
+    max_concurrent_answers: int = Field(1, ge=1, description="Answers generated at once; the rest wait in line.")
+    max_waiting_answers: int = Field(64, ge=0, description="Questions allowed to wait; more get HTTP 503.")
 
     @classmethod
     def settings_customise_sources(

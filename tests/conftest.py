@@ -53,9 +53,9 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def web_url(assistant):
-    """The real web app on a free loopback port, served from a background thread."""
-    from app.web import launch
+    """The real web app and HTTP API on a free loopback port, served from a background thread."""
+    from app.server import serve
 
-    demo = launch(assistant, port=free_port(), block=False)
-    yield demo.local_url
-    demo.close()
+    server = serve(assistant, port=free_port(), block=False)
+    yield server.url
+    server.close()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from app.web import pairs_from_history, render_sources
-from app.web_documents import safe_upload_name
+from app.uploads import safe_upload_name
 from vectorstore.store import Passage
 
 

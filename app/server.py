@@ -1,0 +1,84 @@
+"""One process serves the web chat at / and the HTTP API at /v1, on KABAR_WEB_HOST:KABAR_WEB_PORT."""
+from __future__ import annotations
+
+import ipaddress
+import threading
+import time
+from typing import TYPE_CHECKING, Optional
+
+from core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from app.api import Assistant
+
+STARTUP_TIMEOUT_S = 60
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(settings) -> None:
+    """Off loopback, anyone on the network could read and change the archive: demand a key."""
+    if not is_loopback(settings.web_host) and settings.api_key is None:
+        raise ConfigError(
+            f"KABAR_WEB_HOST={settings.web_host} is reachable from other machines: set KABAR_API_KEY "
+            "(it protects the API and is the web page's password), or bind to 127.0.0.1."
+        )
+
+
+def create_app(assistant: "Assistant") -> "FastAPI":
+    """The API routes first, then the Gradio page mounted at / (with a login when a key is set)."""
+    import gradio as gr
+
+    from app.http_api import build_api
+    from app.web import CSS, build_ui
+
+    settings = assistant.settings
+    check_exposure(settings)
+    api = build_api(assistant)
+    demo = build_ui(assistant)
+    demo.queue(default_concurrency_limit=1)
+    auth = (settings.web_user, settings.api_key.get_secret_value()) if settings.api_key else None
+    return gr.mount_gradio_app(api, demo, path="/", auth=auth, show_error=False, css=CSS,
+                               theme=gr.themes.Soft(), i18n=demo.kabar_i18n)
+
+
+class RunningServer:
+    """A uvicorn server on its own thread, for tests and embedding in other programs."""
+
+    def __init__(self, server, thread: threading.Thread, url: str):
+        self._server, self._thread, self.url = server, thread, url
+
+    def close(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+
+def serve(assistant: "Assistant", port: Optional[int] = None, block: bool = True) -> Optional[RunningServer]:
+    """Serve until stopped (block) or in the background, returning a handle with the URL."""
+    import uvicorn
+
+    settings = assistant.settings
+    config = uvicorn.Config(create_app(assistant), host=settings.web_host, port=port or settings.web_port,
+                            log_level="warning", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    if block:
+        server.run()
+        return None
+    thread = threading.Thread(target=server.run, name="kabar-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise ConfigError(f"The server could not start on {settings.web_host}:{config.port}.")
+        time.sleep(0.05)
+    host = "127.0.0.1" if settings.web_host in ("0.0.0.0", "::") else settings.web_host
+    return RunningServer(server, thread, f"http://{host}:{config.port}/")
