@@ -9,7 +9,9 @@ from core.env import configure_offline_environment
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m ingest", description="Add news articles to Kabar's archive.")
+    parser = argparse.ArgumentParser(prog="python -m ingest", description="Add news articles to Kabar's archive.",
+                                     epilog="exit status: 0 all done; 1 some file failed or a document was not "
+                                            "found (the rest was still done); 2 the store or a model is unavailable")
     parser.add_argument("paths", nargs="*", help="files or folders (.txt .md .html .pdf .docx .jsonl)")
     parser.add_argument("--remove", metavar="DOC", action="append", default=[],
                         help="remove a document by path, title or id (repeatable)")
@@ -22,6 +24,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit status 0 when everything asked for was done; 1 when a file failed or a document to
+    remove was not found (the good files still went in); 2 when the store or a model is unavailable."""
     configure_offline_environment()
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
@@ -29,21 +33,25 @@ def main(argv: list[str] | None = None) -> int:
     from core.errors import KabarError
 
     assistant = Assistant()
+    ok = True
     try:
         for doc in args.remove:
-            print(f"removed: {doc}" if assistant.remove(doc) else f"not found: {doc}")
+            removed = assistant.remove(doc)
+            ok = ok and removed
+            print(f"removed: {doc}" if removed else f"not found: {doc}", file=sys.stdout if removed else sys.stderr)
         if args.paths:
             report = assistant.ingest(args.paths, progress=not args.quiet)
             for name, reason in report.failed:
                 print(f"failed: {name}: {reason}", file=sys.stderr)
             print(f"Ingest finished: {report.summary()} ({report.chunks_written} chunks written)")
+            ok = ok and not report.failed
         if args.list:
             for doc in assistant.documents():
                 print(f"{doc.doc_id}  {doc.chunks:4d} chunks  {doc.date or '-':10}  {doc.outlet or '-':12}  {doc.title}")
     except KabarError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
+        return 2
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """Turn files into articles (text plus title, outlet, date, URL), rejecting bad files with a reason."""
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import json
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -14,6 +16,13 @@ from core.errors import BadDocument
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".jsonl")
 MAX_EXTRACTED_CHARS = 5_000_000  # a decompression bomb stops here, not in memory
+MAX_DOCX_UNPACKED = 100_000_000  # all parts of a .docx, media included, as the zip directory declares them
+MAX_DOCX_XML = 20_000_000  # the XML python-docx parses: room for MAX_EXTRACTED_CHARS of text with markup
+MAX_CONTROL_SHARE = 0.01  # text with more control characters than this is binary in disguise
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_DECLARED_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,23 +48,38 @@ def doc_id_for(source: str) -> str:
     return hashlib.sha256(source.encode("utf-8")).hexdigest()[:20]
 
 
-def _decode_text(data: bytes, name: str) -> str:
-    """UTF-8 text (BOM allowed) or a BadDocument naming why it is not."""
+def _decode_text(data: bytes, name: str, declared: str | None = None) -> str:
+    """UTF-8 text (BOM allowed; ``declared``, an encoding the file itself names, as fallback) or a
+    BadDocument naming why it is not text. Legacy encodings are not guessed: a wrong guess would
+    store mojibake that looks like text, so such files are refused with a way to fix them."""
     if not data.strip():
         raise BadDocument(f"{name}: the file is empty")
-    if b"\x00" in data[:8192]:
+    if b"\x00" in data:
         raise BadDocument(f"{name}: binary content, not text")
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise BadDocument(
-            f"{name}: not UTF-8 text (invalid byte 0x{data[err.start]:02x} at offset {err.start}); "
-            "save it as UTF-8 and ingest it again"
-        ) from None
+        text = _decode_declared(data, declared)
+        if text is None:
+            raise BadDocument(
+                f"{name}: not UTF-8 text (invalid byte 0x{data[err.start]:02x} at offset {err.start}); "
+                "save it as UTF-8 and ingest it again"
+            ) from None
+    if len(_CONTROL.findall(text)) > MAX_CONTROL_SHARE * len(text):
+        raise BadDocument(f"{name}: binary content, not text")
+    return text
+
+
+def _decode_declared(data: bytes, encoding: str | None) -> str | None:
+    try:
+        return data.decode(codecs.lookup(encoding).name) if encoding else None
+    except (LookupError, UnicodeDecodeError):
+        return None
 
 
 def _normalise(text: str) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
+    text = _CONTROL.sub("", text)
     text = re.sub(r"[ \t\u00a0]+", " ", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
@@ -86,11 +110,15 @@ def load_markdown(path: Path, data: bytes) -> list[Article]:
 
 def load_html(path: Path, data: bytes) -> list[Article]:
     """Visible text only: scripts, styles and other non-content elements are dropped, never run or kept."""
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, CData, Comment, Declaration, ProcessingInstruction
 
-    soup = BeautifulSoup(_decode_text(data, path.name), "html.parser")
+    charset = _DECLARED_CHARSET.search(data[:4096])
+    html = _decode_text(data, path.name, charset.group(1).decode("ascii") if charset else None)
+    soup = BeautifulSoup(html, "html.parser")
     for tag in soup(["script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "nav", "footer"]):
         tag.decompose()
+    for hidden in soup.find_all(string=lambda s: isinstance(s, (CData, Comment, Declaration, ProcessingInstruction))):
+        hidden.extract()  # browsers never show these (html.parser keeps CDATA as text)
 
     def meta(*names: str) -> str:
         for name in names:
@@ -128,14 +156,23 @@ def load_pdf(path: Path, data: bytes) -> list[Article]:
     return [Article(doc_id_for(str(path.resolve())), text, str(path), title=str(title).strip() or path.stem)]
 
 
+def _check_docx_sizes(name: str, archive) -> None:
+    """Refuse a zip bomb from the zip directory, before anything is unpacked (zipfile stops reading
+    at the declared size and fails the CRC check, so a member cannot unpack to more than it says)."""
+    members = archive.infolist()
+    unpacked = sum(info.file_size for info in members)
+    xml = sum(info.file_size for info in members if info.filename.endswith((".xml", ".rels")))
+    if unpacked > MAX_DOCX_UNPACKED or xml > MAX_DOCX_XML:
+        raise BadDocument(f"{name}: unpacks to {unpacked:,} bytes ({xml:,} of XML; limits {MAX_DOCX_UNPACKED:,} "
+                          f"and {MAX_DOCX_XML:,}), refusing a likely zip bomb")
+
+
 def load_docx(path: Path, data: bytes) -> list[Article]:
     import zipfile
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-        if unpacked > 20 * MAX_EXTRACTED_CHARS:
-            raise BadDocument(f"{path.name}: unpacks to {unpacked:,} bytes, refusing a likely zip bomb")
+            _check_docx_sizes(path.name, archive)
         from docx import Document
 
         document = Document(io.BytesIO(data))
@@ -160,43 +197,86 @@ def _detokenise(tokens: list[str]) -> str:
     return _NO_SPACE_AFTER.sub(r"\1", text)
 
 
-def _indosum_article(record: dict, path: Path, line_no: int) -> Article:
+def _is_tokenised(paragraphs) -> bool:
+    return isinstance(paragraphs, list) and all(
+        isinstance(para, list) and all(isinstance(sent, list) and all(isinstance(t, str) for t in sent) for sent in para)
+        for para in paragraphs
+    )
+
+
+def _indosum_article(record: dict, where: str, path: Path) -> Article:
     """IndoSum line: tokenised paragraphs; title from the id slug, date from its timestamp."""
+    if "id" not in record:
+        raise BadDocument(f"{where}: IndoSum record without an 'id'")
+    if not _is_tokenised(record["paragraphs"]):
+        raise BadDocument(f"{where}: 'paragraphs' must be lists of sentences, each a list of tokens")
     article_id = str(record["id"])
     paragraphs = [" ".join(_detokenise(sentence) for sentence in para) for para in record["paragraphs"]]
     stamp, _, slug = article_id.partition("-")
     date = ""
-    if stamp.isdigit():
+    if stamp.isdigit() and len(stamp) <= 11:
         date = datetime.fromtimestamp(int(stamp), tz=timezone.utc).date().isoformat()
     title = (slug or article_id).replace("-", " ").strip().capitalize()
     text = _normalise("\n\n".join(paragraphs))
     if not text:
-        raise BadDocument(f"{path.name} line {line_no}: article {article_id} has no text")
+        raise BadDocument(f"{where}: article {article_id} has no text")
     return Article(doc_id_for(f"jsonl:{article_id}"), text, f"{path}#{article_id}", title=title,
                    outlet=str(record.get("source", "")), date=date, url=str(record.get("source_url", "")))
 
 
+def _plain_record_article(record: dict, where: str, path: Path, line_no: int) -> Article:
+    if not isinstance(record["text"], str):
+        raise BadDocument(f"{where}: 'text' must be a string")
+    source = str(record.get("id") or f"{path}:{line_no}")
+    return Article(doc_id_for(f"jsonl:{source}"), _normalise(record["text"]), f"{path}#{source}",
+                   title=str(record.get("title", "")), outlet=str(record.get("outlet", "")),
+                   date=str(record.get("date", "")), url=str(record.get("url", "")))
+
+
+def _jsonl_record(raw: bytes, path: Path, line_no: int) -> Article:
+    """One line of a .jsonl file as an article, or a BadDocument naming the line and what is wrong."""
+    where = f"{path.name} line {line_no}"
+    line = _decode_text(raw, where)
+    try:
+        record = json.loads(line)
+    except ValueError as err:
+        raise BadDocument(f"{where}: malformed JSON record ({err})") from None
+    except RecursionError:
+        raise BadDocument(f"{where}: malformed JSON record (nested too deeply)") from None
+    if not isinstance(record, dict):
+        raise BadDocument(f"{where}: expected a JSON object, got {type(record).__name__}")
+    if "paragraphs" in record:
+        return _indosum_article(record, where, path)
+    if "text" in record:
+        return _plain_record_article(record, where, path, line_no)
+    raise BadDocument(f"{where}: expected 'paragraphs' (IndoSum) or 'text'")
+
+
 def iter_jsonl(path: Path, data: bytes) -> Iterator[Article | BadDocument]:
-    """Each line an article; a malformed line is reported on its own and the rest still load."""
-    text = _decode_text(data, path.name)
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+    """Each line an article; a bad line (malformed, not UTF-8, wrong shape) is reported on its own
+    and the rest still load."""
+    if not data.strip():
+        raise BadDocument(f"{path.name}: the file is empty")
+    if b"\x00" in data:
+        raise BadDocument(f"{path.name}: binary content, not text")
+    data = data.removeprefix(codecs.BOM_UTF8)
+    for line_no, raw in enumerate(data.replace(b"\r\n", b"\n").split(b"\n"), start=1):
+        if not raw.strip():
             continue
         try:
-            record = json.loads(line)
-            if "paragraphs" in record:
-                yield _indosum_article(record, path, line_no)
-            elif "text" in record:
-                source = str(record.get("id") or f"{path}:{line_no}")
-                yield Article(doc_id_for(f"jsonl:{source}"), _normalise(str(record["text"])), f"{path}#{source}",
-                              title=str(record.get("title", "")), outlet=str(record.get("outlet", "")),
-                              date=str(record.get("date", "")), url=str(record.get("url", "")))
-            else:
-                yield BadDocument(f"{path.name} line {line_no}: expected 'paragraphs' (IndoSum) or 'text'")
-        except (ValueError, KeyError, TypeError) as err:
-            yield BadDocument(f"{path.name} line {line_no}: malformed JSON record ({err})")
+            yield _check_length(_jsonl_record(raw, path, line_no), f"{path.name} line {line_no}")
         except BadDocument as err:
             yield err
+        except Exception as err:  # one odd record must not stop the other lines
+            log.exception("%s line %d", path.name, line_no)
+            yield BadDocument(f"{path.name} line {line_no}: unreadable record ({type(err).__name__}: {err})")
+
+
+def _check_length(article: Article, where: str) -> Article:
+    if len(article.text) > MAX_EXTRACTED_CHARS:
+        raise BadDocument(f"{where}: {len(article.text):,} characters of text is over the limit "
+                          f"of {MAX_EXTRACTED_CHARS:,}")
+    return article
 
 
 LOADERS: dict[str, Callable[[Path, bytes], list[Article]]] = {
@@ -206,15 +286,20 @@ LOADERS: dict[str, Callable[[Path, bytes], list[Article]]] = {
 
 
 def read_bytes(path: Path, max_bytes: int) -> bytes:
-    """Read a file no larger than the limit, with a message naming the limit when it is."""
+    """Read a file no larger than the limit, with a message naming the limit when it is.
+    The size is checked before reading, and reading stops one byte past the limit (a growing file)."""
     size = path.stat().st_size
     if size > max_bytes:
         raise BadDocument(f"{path.name}: {size:,} bytes is over the limit of {max_bytes:,} bytes")
-    return path.read_bytes()
+    with path.open("rb") as handle:
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise BadDocument(f"{path.name}: more than {max_bytes:,} bytes, over the limit")
+    return data
 
 
 def load_path(path: Path, max_bytes: int) -> Iterator[Article | BadDocument]:
-    """Articles in one file, or BadDocument items for what cannot be read."""
+    """Articles in one file, or BadDocument items for what cannot be read; never raises for a bad file."""
     suffix = path.suffix.lower()
     try:
         if suffix not in SUPPORTED_SUFFIXES:
@@ -225,10 +310,11 @@ def load_path(path: Path, max_bytes: int) -> Iterator[Article | BadDocument]:
             yield from iter_jsonl(path, data)
             return
         for article in LOADERS[suffix](path, data):
-            if len(article.text) > MAX_EXTRACTED_CHARS:
-                raise BadDocument(f"{path.name}: {len(article.text):,} characters of text is over the limit")
-            yield article
+            yield _check_length(article, path.name)
     except BadDocument as err:
         yield err
     except OSError as err:
         yield BadDocument(f"{path.name}: cannot be read ({err.strerror or err})")
+    except Exception as err:  # a parser bug or a hostile file must cost one file, not the whole run
+        log.exception("loading %s", path)
+        yield BadDocument(f"{path.name}: could not be read ({type(err).__name__}: {err})")

@@ -64,6 +64,13 @@ class DocumentRecord:
         return {**meta, **self.extra}
 
 
+def describe_store(settings: "Settings") -> str:
+    """Where the chunks live, in words, for error messages."""
+    if settings.chroma_host:
+        return f"Chroma server at {settings.chroma_host}:{settings.chroma_port}"
+    return f"Chroma store at {settings.chroma_path}"
+
+
 def make_chroma_client(settings: "Settings"):
     """Chroma on disk under KABAR_DATA_DIR, or a Chroma server when KABAR_CHROMA_HOST is set."""
     import chromadb
@@ -78,22 +85,53 @@ def make_chroma_client(settings: "Settings"):
         settings.chroma_path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
     except Exception as err:  # connection and permission errors come in many types
-        where = (
-            f"Chroma server at {settings.chroma_host}:{settings.chroma_port}"
-            if settings.chroma_host else f"Chroma store at {settings.chroma_path}"
-        )
-        raise StoreUnavailable(f"{where} is unavailable: {err}") from err
+        raise StoreUnavailable(f"{describe_store(settings)} is unavailable: {err}") from err
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    try:
+        import httpx
+    except ImportError:
+        return (OSError,)
+    return (OSError, httpx.TransportError)
+
+
+class _Guarded:
+    """A Chroma collection whose connection failures become StoreUnavailable naming the store.
+
+    It keeps no connection state of its own: the next call after a server comes back simply works.
+    """
+
+    def __init__(self, collection, where: str):
+        self._collection = collection
+        self._where = where
+        self._errors = _connection_errors()
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._collection, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            try:
+                return attr(*args, **kwargs)
+            except self._errors as err:
+                raise StoreUnavailable(f"{self._where} is unavailable: {err}") from err
+
+        return call
 
 
 class ChunkStore:
     """Chunks and the document registry in two Chroma collections; vectors are computed by callers."""
 
-    def __init__(self, client, collection: str, keyword: Optional["KeywordIndex"] = None):
+    def __init__(self, client, collection: str, keyword: Optional["KeywordIndex"] = None,
+                 where: str = "the Chroma store"):
         # embedding_function=None: Chroma must never fall back to its downloading default.
-        self._chunks = client.get_or_create_collection(
+        chunks = client.get_or_create_collection(
             collection, embedding_function=None, configuration={"hnsw": {"space": "cosine", "ef_construction": 200, "ef_search": 200}}
         )
-        self._registry = client.get_or_create_collection(collection + REGISTRY_SUFFIX, embedding_function=None)
+        registry = client.get_or_create_collection(collection + REGISTRY_SUFFIX, embedding_function=None)
+        self._chunks, self._registry = _Guarded(chunks, where), _Guarded(registry, where)
         self.keyword = keyword
         if keyword is not None:
             keyword.sync(self)
@@ -197,8 +235,11 @@ def open_store(settings: "Settings") -> ChunkStore:
     from vectorstore.keyword import KeywordIndex
 
     client = make_chroma_client(settings)
+    where = describe_store(settings)
     try:
         keyword = KeywordIndex(settings.data_dir / f"{settings.chroma_collection}.keyword.sqlite")
-        return ChunkStore(client, settings.chroma_collection, keyword)
+        return ChunkStore(client, settings.chroma_collection, keyword, where=where)
+    except StoreUnavailable:
+        raise
     except Exception as err:
-        raise StoreUnavailable(f"Cannot open Chroma collection {settings.chroma_collection!r}: {err}") from err
+        raise StoreUnavailable(f"{where}: cannot open collection {settings.chroma_collection!r}: {err}") from err
