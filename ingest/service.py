@@ -117,7 +117,11 @@ class IngestService:
 
     def remove(self, doc: str) -> bool:
         """Remove a document by its id, its file path, or its exact title."""
-        candidates = {doc, doc_id_for(str(Path(doc).resolve()))}
+        candidates = {doc}
+        try:
+            candidates.add(doc_id_for(str(Path(doc).resolve())))
+        except (ValueError, OSError):  # not a path at all (a NUL byte, a symlink loop): an id or a title
+            pass
         removed = False
         for record in self._store.documents():
             if record.doc_id in candidates or record.source == doc or record.title == doc:
