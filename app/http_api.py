@@ -92,13 +92,16 @@ async def _sse(assistant: "Assistant", events) -> AsyncIterator[str]:
     """OpenAI chunks: role, retrieved passages, verified sentences, then sources; queue notices as comments."""
     completion_id = wire.new_id()
     yield _data(wire.chunk(completion_id, {"role": "assistant", "content": ""}))
-    streamed = False
+    streamed = retrieved = False
     try:
         async for event in pump_events(events):
-            if event is None:
+            if event is None and not retrieved:  # no slot yet: say where the line stands
                 running, waiting = assistant.answer_slots.load()
                 yield f": waiting for an answer slot ({running} answering, {waiting} waiting)\n\n"
+            elif event is None:
+                yield ": working\n\n"  # keeps proxies from closing a quiet connection
             elif isinstance(event, Retrieved):
+                retrieved = True
                 passages = [wire.passage_json(p, i) for i, p in enumerate(event.passages, start=1)]
                 yield _data(wire.chunk(completion_id, {}, retrieved=passages))
             elif isinstance(event, Token) and event.text:

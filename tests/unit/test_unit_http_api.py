@@ -153,3 +153,15 @@ def test_answer_slots_queue_rather_than_fail():
     for t in threads:
         t.join()
     assert sorted(order) == [0, 1, 2, 3, 4] and slots.load() == (0, 0)
+
+
+def test_web_page_needs_a_login_when_a_key_is_set(unit_settings, fake_embeddings):
+    from app.server import create_app
+
+    settings = unit_settings.model_copy(update={"api_key": SecretStr("k3y")})
+    with TestClient(create_app(make_assistant(settings, fake_embeddings, ["x"]))) as client:
+        assert client.get("/config").status_code == 401
+        assert client.post("/login", data={"username": "kabar", "password": "nope"}).status_code >= 400
+        assert client.post("/login", data={"username": "kabar", "password": "k3y"}).json()["success"]
+        assert client.get("/config").status_code == 200
+        assert client.get("/v1/models", headers={"Authorization": "Bearer k3y"}).status_code == 200
