@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator, Sequence, Union
 
@@ -9,6 +10,7 @@ import numpy as np
 from langchain_core.prompts import ChatPromptTemplate
 
 from app.citations import check_sentences, drop_unfinished_sentence, split_sentences
+from app.context import excerpt, select_sentences
 from app.followup import standalone_question
 from app.language import LANGUAGE_NAMES, detect_language
 from core.errors import BadQuestion, ModelUnavailable
@@ -87,6 +89,7 @@ class ChatService:
         self._retriever = retriever
         self._embeddings = embeddings
         self._sentence_cache: dict[str, np.ndarray] = {}
+        self._cache_lock = threading.Lock()
         self._llm = llm
         self._llm_description = llm_description
         self._prompt = ChatPromptTemplate.from_messages(
@@ -141,12 +144,24 @@ class ChatService:
     def _messages(self, question: str, language: str, passages: list[Passage]):
         passage_template = load_prompt("passage")
         rendered = "\n\n".join(
-            passage_template.format(number=i, title=p.title or "(untitled)", text=p.text)
-            for i, p in enumerate(passages, start=1)
+            passage_template.format(number=i, title=p.title or "(untitled)", text=text)
+            for i, (p, text) in enumerate(zip(passages, self._prompt_texts(question, passages)), start=1)
+            if text  # a passage with no sentence chosen is left out; the others keep their numbers
         )
         return self._prompt.format_messages(
             passages=rendered, question=question, language=LANGUAGE_NAMES.get(language, "the question's language")
         )
+
+    def _prompt_texts(self, question: str, passages: list[Passage]) -> list[str]:
+        """What the model reads of each passage: the sentences nearest the question (see app/context.py)."""
+        budget = self._settings.context_chars
+        if budget <= 0 or not passages:
+            return [p.text for p in passages]
+        sentences = [split_sentences(p.text) or [p.text] for p in passages]
+        chosen = select_sentences(np.asarray(self._embeddings.embed_query(question), dtype=np.float32),
+                                  self._sentence_vectors(passages), [[len(x) for x in group] for group in sentences],
+                                  budget)
+        return [excerpt(group, rows) for group, rows in zip(sentences, chosen)]
 
     def _generate(self, question: str, language: str, passages: list[Passage]) -> Iterator[Token]:
         """Stream the model's tokens, holding back a leading refusal marker; returns the full text."""
@@ -231,17 +246,21 @@ class ChatService:
 
     def _sentence_vectors(self, passages: list[Passage]) -> list[np.ndarray]:
         """One row per sentence of each passage, cached by chunk id (chunks are immutable)."""
-        missing = [p for p in passages if p.chunk_id not in self._sentence_cache]
+        with self._cache_lock:
+            missing = [p for p in passages if p.chunk_id not in self._sentence_cache]
         sentences = [split_sentences(p.text) or [p.text] for p in missing]
         flat = [s for group in sentences for s in group]
         vectors = np.asarray(self._embeddings.embed_documents(flat), dtype=np.float32) if flat else None
-        start = 0
+        start, found = 0, {}
         for passage, group in zip(missing, sentences):
-            self._sentence_cache[passage.chunk_id] = vectors[start : start + len(group)]
+            found[passage.chunk_id] = vectors[start : start + len(group)]
             start += len(group)
-        while len(self._sentence_cache) > SENTENCE_CACHE_SIZE:
-            self._sentence_cache.pop(next(iter(self._sentence_cache)))
-        return [self._sentence_cache[p.chunk_id] for p in passages]
+        with self._cache_lock:  # answers may run side by side (KABAR_MAX_CONCURRENT_ANSWERS)
+            self._sentence_cache.update(found)
+            rows = [self._sentence_cache[p.chunk_id] for p in passages]
+            while len(self._sentence_cache) > SENTENCE_CACHE_SIZE:
+                self._sentence_cache.pop(next(iter(self._sentence_cache)))
+        return rows
 
     @staticmethod
     def _refusal(question: str, language: str, passages: list[Passage]) -> Answer:
