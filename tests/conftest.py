@@ -59,3 +59,49 @@ def web_url(assistant):
     server = serve(assistant, port=free_port(), block=False)
     yield server.url
     server.close()
+
+
+def start_chroma_server(path: Path, port: int):
+    """`chroma run` (shipped with the chromadb package) on a loopback port, once it answers."""
+    import subprocess
+    import sys
+
+    cli = Path(sys.executable).with_name("chroma")
+    if not cli.exists():
+        pytest.skip("chroma CLI not installed")
+    server = subprocess.Popen([str(cli), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    if not wait_for_chroma(port, 60):
+        server.kill()
+        pytest.fail("chroma server did not start")
+    return server
+
+
+def wait_for_chroma(port: int, seconds: float) -> bool:
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """The Chroma server `.ci/run` started (KABAR_TEST_CHROMA_PORT), else one started here for the session."""
+    given = os.environ.get("KABAR_TEST_CHROMA_PORT")
+    if given:
+        if not wait_for_chroma(int(given), 30):
+            pytest.fail(f"KABAR_TEST_CHROMA_PORT={given} but no Chroma server answers there")
+        yield int(given)
+        return
+    port = free_port()
+    server = start_chroma_server(tmp_path_factory.mktemp("chroma-server"), port)
+    yield port
+    server.terminate()
+    server.wait(timeout=30)

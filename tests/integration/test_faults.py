@@ -10,7 +10,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import urllib.request
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from app.api import Assistant
 from core.errors import ModelUnavailable, StoreUnavailable
 from ingest.chunking import chunk_article, make_splitter
 from ingest.loaders import load_path
-from tests.conftest import MODELS_DIR, REPO, SAMPLES, SHARED_DATA, free_port, real_settings
+from tests.conftest import MODELS_DIR, REPO, SAMPLES, SHARED_DATA, free_port, real_settings, start_chroma_server
 
 pytestmark = pytest.mark.integration
 
@@ -163,20 +162,7 @@ def test_kill_between_new_chunks_and_commit_keeps_the_old_version_live(tmp_path)
 
 
 def start_chroma(path: Path, port: int) -> subprocess.Popen:
-    cli = Path(sys.executable).with_name("chroma")
-    if not cli.exists():
-        pytest.skip("chroma CLI not installed")
-    server = subprocess.Popen([str(cli), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
-            return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    pytest.fail("chroma server did not start")
+    return start_chroma_server(path, port)
 
 
 def stop(server: subprocess.Popen) -> None:
