@@ -4,7 +4,7 @@ Run from the repository root: ``.venv/bin/python bench/chat.py`` (10 questions, 
 Indonesian, two of them unanswerable, about samples/articles/eu-japan-ai-semiconductors.txt; ``--limit N``).
 The ChatService is the project's own, built as ``Assistant.chat_service`` builds it, except that the
 chat model is wrapped by a pass-through recorder that notes the exact messages and when each streamed
-piece arrived. After all questions, each final prompt is sent again, unchanged, straight to the same
+piece arrived (``Assistant.stream``'s answer-slot queue is not in the path: one user, never waits). After all questions, each final prompt is sent again, unchanged, straight to the same
 llama.cpp server (plain HTTP streaming, no LangChain) with ``cache_prompt: false``, so llama.cpp's
 prompt cache cannot serve it from the service's run: its first token is pure prompt processing.
 Tokens are the streamed pieces with text (llama.cpp sends one token per piece); decode tokens/s is
