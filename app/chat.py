@@ -142,14 +142,19 @@ class ChatService:
         return validate_question(question, self._settings.max_question_chars)
 
     def _messages(self, question: str, language: str, passages: list[Passage]):
-        passage_template = load_prompt("passage")
-        rendered = "\n\n".join(
-            passage_template.format(number=i, title=p.title or "(untitled)", text=text)
-            for i, (p, text) in enumerate(zip(passages, self._prompt_texts(question, passages)), start=1)
-            if text  # a passage with no sentence chosen is left out; the others keep their numbers
-        )
+        first, continued = load_prompt("passage"), load_prompt("passage_continued")
+        blocks, shown_titles = [], set()
+        for number, (passage, text) in enumerate(zip(passages, self._prompt_texts(question, passages)), start=1):
+            if not text:  # no sentence chosen: left out; the others keep their numbers
+                continue
+            title = passage.title or "(untitled)"
+            # each article's title once: a repeat would cost ~15 prompt tokens
+            template = continued if title in shown_titles else first
+            blocks.append(template.format(number=number, title=title, text=text).strip())
+            shown_titles.add(title)
         return self._prompt.format_messages(
-            passages=rendered, question=question, language=LANGUAGE_NAMES.get(language, "the question's language")
+            passages="\n\n".join(blocks), question=question,
+            language=LANGUAGE_NAMES.get(language, "the question's language"),
         )
 
     def _prompt_texts(self, question: str, passages: list[Passage]) -> list[str]:
@@ -159,8 +164,8 @@ class ChatService:
             return [p.text for p in passages]
         sentences = [split_sentences(p.text) or [p.text] for p in passages]
         chosen = select_sentences(np.asarray(self._embeddings.embed_query(question), dtype=np.float32),
-                                  self._sentence_vectors(passages), [[len(x) for x in group] for group in sentences],
-                                  budget)
+                                  self._sentence_vectors(passages), sentences, budget,
+                                  skip=[p.title for p in passages if p.title])
         return [excerpt(group, rows) for group, rows in zip(sentences, chosen)]
 
     def _generate(self, question: str, language: str, passages: list[Passage]) -> Iterator[Token]:

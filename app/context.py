@@ -1,8 +1,9 @@
 """Pick the passage sentences the model reads: every prompt token costs ~20 ms before the first word.
 
 Whole passages make a 1,000-token prompt (about 20 s on 2 cores before anything appears); the
-few sentences closest to the question carry the answer. The sentence vectors are the ones the
-citation check needs anyway, so choosing them costs nothing extra per answer.
+few sentences closest to the question, each with the sentence after it (where reasons and
+numbers tend to follow), carry the answer. The sentence vectors are the ones the citation check
+needs anyway, so choosing them costs nothing extra per answer.
 """
 from __future__ import annotations
 
@@ -10,27 +11,47 @@ from typing import Sequence
 
 import numpy as np
 
-GAP = " … "
+GAP = "…"
+MIN_SENTENCE_CHARS = 25  # rubrics and headlines repeated as lines say nothing the title doesn't
 
 
-def select_sentences(question: np.ndarray, sentence_vectors: Sequence[np.ndarray], sentence_lengths: Sequence[
-        Sequence[int]], max_chars: int) -> list[list[int]]:
-    """For each passage, the indexes (in reading order) of its sentences chosen, best first until
-    ``max_chars`` is spent; the single best sentence is always kept."""
+def select_sentences(question: np.ndarray, sentence_vectors: Sequence[np.ndarray],
+                     sentences: Sequence[Sequence[str]], max_chars: int,
+                     skip: Sequence[str] = ()) -> list[list[int]]:
+    """For each passage, the indexes (in reading order) of its sentences chosen, best first, each
+    followed by its next sentence, until ``max_chars`` is spent. Overlapping chunks repeat
+    sentences: each text is chosen once. The single best sentence is always kept."""
     ranked = sorted(
         ((float(score), p, s) for p, rows in enumerate(sentence_vectors)
          for s, score in enumerate(np.atleast_2d(rows) @ question)),
         reverse=True,
     )
-    chosen: list[list[int]] = [[] for _ in sentence_vectors]
+    seen: set[str] = set()
+    headings = [_key(text) for text in skip]
+    chosen: list[list[int]] = [[] for _ in sentences]
     spent = 0
     for _, p, s in ranked:
-        length = sentence_lengths[p][s]
-        if spent and spent + length > max_chars:
-            continue
-        chosen[p].append(s)
-        spent += length
+        for index in (s, s + 1):
+            if index >= len(sentences[p]):
+                continue
+            text = sentences[p][index]
+            key = _key(text)
+            if key in seen or len(text) < MIN_SENTENCE_CHARS or _is_heading(key, headings) or (
+                    spent and spent + len(text) > max_chars):
+                continue
+            seen.add(key)
+            chosen[p].append(index)
+            spent += len(text)
     return [sorted(rows) for rows in chosen]
+
+
+def _is_heading(key: str, headings: Sequence[str]) -> bool:
+    """A line that is a title, perhaps with its rubric: the prompt shows the title already."""
+    return any(h and h in key and len(key) < len(h) + 30 for h in headings)
+
+
+def _key(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
 def excerpt(sentences: Sequence[str], chosen: Sequence[int]) -> str:
@@ -38,6 +59,6 @@ def excerpt(sentences: Sequence[str], chosen: Sequence[int]) -> str:
     parts: list[str] = []
     for position, index in enumerate(chosen):
         if position and index != chosen[position - 1] + 1:
-            parts.append(GAP.strip())
+            parts.append(GAP)
         parts.append(sentences[index])
     return " ".join(parts)

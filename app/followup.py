@@ -26,7 +26,8 @@ def render_history(history: Sequence[tuple[str, str]]) -> str:
 
 def standalone_question(llm: "BaseChatModel", question: str, history: Sequence[tuple[str, str]],
                         language: str) -> str:
-    """The question rewritten to stand alone, in the user's language; the original if rewriting fails."""
+    """The question rewritten to stand alone, in the user's language; the previous question plus this one
+    if the model cannot rewrite it."""
     if not history:
         return question
     prompt = load_prompt("condense").format(
@@ -36,4 +37,7 @@ def standalone_question(llm: "BaseChatModel", question: str, history: Sequence[t
     reply = llm.invoke(prompt).content
     rewritten = reply.strip().splitlines()[0].strip().strip('"') if isinstance(reply, str) and reply.strip() else ""
     rewritten = re.sub(r"^(rewritten question|pertanyaan)\s*:\s*", "", rewritten, flags=re.I)
-    return rewritten if 3 <= len(rewritten) <= 500 else question
+    if not 3 <= len(rewritten) <= 500 or rewritten.lower() == question.lower():
+        # the model could not rewrite it: search with the previous question for context instead
+        return f"{history[-1][0].strip()[:TURN_CHARS]} {question}"
+    return rewritten

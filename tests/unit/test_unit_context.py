@@ -1,4 +1,4 @@
-"""The model reads the sentences nearest the question, within a character budget, in reading order."""
+"""The model reads the sentences nearest the question (each with the next one), within a budget."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,26 +11,51 @@ def unit(*values):
     return v / np.linalg.norm(v)
 
 
-def test_best_sentences_first_until_the_budget_then_reading_order():
+def text(n: int, tag: str) -> str:
+    return (tag + " ") * (n // (len(tag) + 1))
+
+
+def test_best_sentence_and_its_successor_until_the_budget_then_reading_order():
     question = unit(1, 0, 0)
-    passages = [np.stack([unit(0, 1, 0), unit(1, 0.1, 0), unit(1, 0.5, 0)]), np.stack([unit(1, 0.2, 0), unit(0, 0, 1)])]
-    lengths = [[100, 100, 100], [100, 100]]
-    chosen = select_sentences(question, passages, lengths, max_chars=300)
-    assert chosen == [[1, 2], [0]]
+    vectors = [np.stack([unit(0, 1, 0), unit(1, 0.1, 0), unit(1, 0.5, 0)]),
+               np.stack([unit(1, 0.2, 0), unit(0, 0, 1)])]
+    sentences = [[text(100, "a0"), text(100, "a1"), text(100, "a2")], [text(100, "b0"), text(100, "b1")]]
+    assert select_sentences(question, vectors, sentences, max_chars=300) == [[1, 2], [0]]
 
 
 def test_the_best_sentence_is_kept_even_when_longer_than_the_budget():
-    chosen = select_sentences(unit(1, 0), [np.stack([unit(1, 0), unit(0, 1)])], [[5000, 10]], max_chars=100)
+    chosen = select_sentences(unit(1, 0), [np.stack([unit(1, 0), unit(0, 1)])],
+                              [[text(5000, "long"), text(30, "short")]], max_chars=100)
     assert chosen[0][0] == 0
 
 
-def test_smaller_sentences_still_fit_after_a_long_one_is_skipped():
+def test_repeated_sentences_of_overlapping_chunks_and_headings_are_chosen_once_or_never():
     question = unit(1, 0)
-    rows = np.stack([unit(1, 0.1), unit(1, 0.2), unit(1, 0.3)])
-    assert select_sentences(question, [rows], [[50, 500, 40]], max_chars=100) == [[0, 2]]
+    same = "Jepang memainkan peran penting dalam rantai pasokan semikonduktor global."
+    heading = "Kecerdasan Buatan Uni Eropa dan Jepang Jajaki Kolaborasi"
+    vectors = [np.stack([unit(1, 0), unit(1, 0.1)]), np.stack([unit(1, 0), unit(1, 0.3)])]
+    sentences = [[same, heading], [same, "Breton juga mengungkapkan rencana kerja sama dengan Jepang."]]
+    chosen = select_sentences(question, vectors, sentences, max_chars=1000,
+                              skip=["Uni Eropa dan Jepang Jajaki Kolaborasi"])
+    picked = [sentences[p][s] for p, rows in enumerate(chosen) for s in rows]
+    assert picked.count(same) == 1 and heading not in picked and len(picked) == 2
 
 
 def test_excerpt_marks_skipped_sentences():
     sentences = ["A.", "B.", "C.", "D."]
     assert excerpt(sentences, [0, 1, 3]) == "A. B. … D."
     assert excerpt(sentences, []) == ""
+
+
+def test_follow_up_the_model_cannot_rewrite_is_searched_with_the_previous_question():
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from app.followup import standalone_question
+
+    history = [("Why is the EU partnering with Japan?", "To reduce its dependence on China [1].")]
+    unchanged = FakeListChatModel(responses=["And with South Korea?"])
+    assert standalone_question(unchanged, "And with South Korea?", history, "en") == \
+        "Why is the EU partnering with Japan? And with South Korea?"
+    rewritten = FakeListChatModel(responses=['"Why is the EU partnering with South Korea?"'])
+    assert standalone_question(rewritten, "And with South Korea?", history, "en") == \
+        "Why is the EU partnering with South Korea?"
