@@ -13,7 +13,7 @@ from core.env import configure_offline_environment
 
 configure_offline_environment()
 
-from eval.configs import compare_configs, kabar_config  # noqa: E402  (after the offline switches)
+from eval.configs import ablation_configs, compare_configs, kabar_config  # noqa: E402  (after the offline switches)
 from eval.datasets import load_set  # noqa: E402
 from eval.report import render_table, summarise, write_json  # noqa: E402
 from eval.runner import run_one  # noqa: E402
@@ -32,6 +32,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                         help="mode without --compare (default: the settings' retrieval_mode)")
     parser.add_argument("--compare", action="store_true",
                         help="keyword, dense, hybrid and a common-default MiniLM setup on the same questions")
+    parser.add_argument("--ablate", action="store_true",
+                        help="the default hybrid, the 2026-11-27 one, and the default less one change at a time")
     parser.add_argument("--json", type=Path, help="write every metric and per-question record here")
     parser.add_argument("--data-dir", type=Path, help="where indexes are built and kept (default: a temp dir, deleted)")
     args = parser.parse_args(argv)
@@ -43,8 +45,10 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace, base_dir: Path) -> tuple[list, list[dict]]:
-    """Each dataset under each configuration, each pair in its own fresh data dir."""
+    """Each dataset under each configuration; configurations differing only in retrieval share an index."""
     configs = compare_configs() if args.compare else [kabar_config(args.retrieval_mode)]
+    if args.ablate:
+        configs = [c for c in configs if c.name != "kabar-hybrid"] + ablation_configs()
     files = {"ntrex": args.ntrex, "facqa": args.facqa, "idk_mrc": args.idk_mrc}
     results, summaries = [], []
     for name, path in files.items():
@@ -52,7 +56,7 @@ def run(args: argparse.Namespace, base_dir: Path) -> tuple[list, list[dict]]:
             continue
         eval_set = load_set(name, path, args.limit, args.seed)
         for config in configs:
-            result = run_one(eval_set, config, base_dir / config.name / name, args.retrieval_only)
+            result = run_one(eval_set, config, base_dir / config.index_key / name, args.retrieval_only)
             results.append(result)
             summaries.append(summarise(result))
     return results, summaries

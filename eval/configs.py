@@ -19,6 +19,12 @@ class EvalConfig:
     name: str
     overrides: dict = field(default_factory=dict)
     answer_top_k: Optional[int] = None  # None: the Settings default (KABAR_TOP_K or 4)
+    index: Optional[str] = None  # configurations naming the same index share one (only retrieval differs)
+
+    @property
+    def index_key(self) -> str:
+        """The folder of this configuration's index: its own, or the one it shares."""
+        return self.index or self.name
 
     def settings(self, data_dir: Path, for_retrieval: bool) -> Settings:
         """Settings for one dataset's index; retrieval passes ask for RETRIEVAL_TOP_K passages."""
@@ -40,7 +46,26 @@ def minilm_model_path() -> str:
 def kabar_config(mode: Optional[str] = None) -> EvalConfig:
     """Kabar as shipped, with one retrieval mode (None: whatever the settings default is)."""
     mode = mode or Settings().retrieval_mode
-    return EvalConfig(f"kabar-{mode}", {"retrieval_mode": mode})
+    return EvalConfig(f"kabar-{mode}", {"retrieval_mode": mode}, index="kabar")
+
+
+# Retrieval as shipped until 2026-11-27: reciprocal rank fusion 1:1, BM25 counted across languages,
+# no headline match. Kept to show what each change of issue #3 did, on the same index.
+PREVIOUS_HYBRID = {"retrieval_mode": "hybrid", "fusion": "rrf", "dense_weight": 1.0, "keyword_weight": 1.0,
+                   "keyword_language_match": False, "headline_match": False}
+
+
+def ablation_configs() -> list[EvalConfig]:
+    """The default hybrid, the previous one, and the default with one change taken back at a time."""
+    return [
+        kabar_config("hybrid"),
+        EvalConfig("hybrid-2026-11-27", PREVIOUS_HYBRID, index="kabar"),
+        EvalConfig("hybrid-rrf", {"retrieval_mode": "hybrid", "fusion": "rrf"}, index="kabar"),
+        EvalConfig("hybrid-no-language-match", {"retrieval_mode": "hybrid", "keyword_language_match": False},
+                   index="kabar"),
+        EvalConfig("hybrid-no-headline", {"retrieval_mode": "hybrid", "headline_match": False}, index="kabar"),
+        EvalConfig("dense-no-headline", {"retrieval_mode": "dense", "headline_match": False}, index="kabar"),
+    ]
 
 
 def common_default_config() -> EvalConfig:

@@ -16,7 +16,8 @@ from eval.metrics import contains_gold, gold_rank, token_f1
 
 log = logging.getLogger(__name__)
 SETTINGS_SHOWN = {"retrieval_mode", "embedding_backend", "embedding_model_path", "chunk_size", "chunk_overlap",
-                  "top_k", "fetch_k", "min_relevance", "min_support", "llm_model"}
+                  "top_k", "fetch_k", "fusion", "rrf_k", "dense_weight", "keyword_weight", "keyword_language_match",
+                  "headline_match", "min_relevance", "min_support", "llm_model"}
 
 
 @dataclass

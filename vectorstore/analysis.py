@@ -9,6 +9,8 @@ import re
 from functools import lru_cache
 
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
+# Indonesian question particles: "siapakah", "kapankah", "dimanakah" are "siapa", "kapan", "dimana".
+_PARTICLE = re.compile(r"(?<=[^\W\d_]{3})(?:kah|lah)\b", re.IGNORECASE)
 
 STOPWORDS = frozenset("""
 a an and are as at be been but by can could did do does for from had has have how i if in into is it its
@@ -44,3 +46,16 @@ def terms(text: str) -> list[str]:
             if part and part not in STOPWORDS:
                 out.append(stem(part))
     return out
+
+
+def text_language(text: str) -> str:
+    """'en' or 'id', as the answer pipeline detects it (app/language.py)."""
+    from app.language import detect_language  # here, not at the top: app imports vectorstore
+
+    return detect_language(text)
+
+
+def question_language(question: str) -> str:
+    """The question's language, with Indonesian -kah/-lah particles taken off first, so that
+    "Siapakah Gubernur Papua" counts as Indonesian like "Siapa Gubernur Papua"."""
+    return text_language(_PARTICLE.sub("", question))

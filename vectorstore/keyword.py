@@ -56,13 +56,21 @@ class KeywordIndex:
 
     def search(self, query: str, k: int) -> list[tuple[str, str, str]]:
         """(chunk_id, doc_id, version) of the best BM25 matches, best first."""
+        return [row[:3] for row in self._match(query, k)]
+
+    def search_scores(self, query: str, k: int) -> list[tuple[str, float]]:
+        """(chunk_id, BM25 score) of the best matches, best first; higher scores are better."""
+        return [(row[0], -row[3]) for row in self._match(query, k)]
+
+    def _match(self, query: str, k: int) -> list[tuple[str, str, str, float]]:
         query_terms = sorted(set(terms(query)))
         if not query_terms or k <= 0:
             return []
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in query_terms)
         with self._lock:
             return self._db.execute(
-                "SELECT chunk_id, doc_id, version FROM chunks WHERE chunks MATCH ? ORDER BY bm25(chunks) LIMIT ?",
+                "SELECT chunk_id, doc_id, version, bm25(chunks) AS score FROM chunks WHERE chunks MATCH ? "
+                "ORDER BY score LIMIT ?",
                 (match, k),
             ).fetchall()
 

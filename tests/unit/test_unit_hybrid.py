@@ -1,9 +1,13 @@
-"""Keyword index kept in step with Chroma, and the fusion of keyword and dense rankings."""
+"""Keyword index kept in step with Chroma, and the fusion of keyword, dense and headline evidence."""
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 from ingest.loaders import Article
-from vectorstore.analysis import terms
-from vectorstore.retriever import Retriever, reciprocal_rank_fusion
+from tests.unit.conftest import FakeEmbeddings
+from vectorstore.analysis import question_language, terms, text_language
+from vectorstore.retriever import HeadlineVectors, Retriever, reciprocal_rank_fusion, score_fusion, zscores
 from vectorstore.store import open_store
 
 RICE = Article("rice", "Harga beras medium di Pasar Cipinang turun menjadi Rp 11.200 per kilogram.", "rice.txt",
@@ -59,3 +63,130 @@ def test_hybrid_finds_an_exact_term_and_reports_cosine_scores(unit_settings, ing
         passages = Retriever(settings, chunk_store, fake_embeddings).retrieve("Cipinang")
         assert passages[0].doc_id == "rice"
         assert all(-1.0 <= p.score <= 1.0 and p.vector is not None for p in passages)
+
+
+def test_zscores_are_centred_and_flat_input_gives_no_evidence():
+    z = zscores([1.0, 2.0, 3.0])
+    assert z.mean() == pytest.approx(0.0) and z.std() == pytest.approx(1.0) and z[2] > z[1] > z[0]
+    assert zscores([0.5, 0.5, 0.5]).tolist() == [0.0, 0.0, 0.0]
+    assert zscores([]).size == 0
+
+
+def test_score_fusion_weighs_the_two_kinds_of_evidence():
+    ids, dense, bm25 = ["a", "b", "c"], [0.90, 0.85, 0.80], [0.0, 9.0, 1.0]
+    assert [i for i, _ in score_fusion(ids, dense, bm25, (1.0, 0.0))] == ["a", "b", "c"]
+    assert [i for i, _ in score_fusion(ids, dense, bm25, (0.0, 1.0))][0] == "b"
+    assert [i for i, _ in score_fusion(ids, dense, bm25, (0.5, 0.5))][0] == "b"  # strong BM25, close cosine
+    assert [i for i, _ in score_fusion(ids, dense, [0.0] * 3, (0.7, 0.3))] == ["a", "b", "c"]  # no hits: dense order
+    assert [i for i, _ in score_fusion(["x", "y"], [0.5, 0.5], [0.0, 0.0], (0.7, 0.3))] == ["x", "y"]  # ties keep order
+
+
+def test_question_language_knows_indonesian_question_particles():
+    assert question_language("Siapakah Gubernur Papua") == "id"
+    assert question_language("Kapankah pemerintah menaikkan harga?") == "id"
+    assert question_language("Who is the governor of Papua?") == "en"
+    assert question_language("Allah") == text_language("Allah")  # short words keep their ending
+    assert text_language(RICE.text) == "id"
+
+
+def test_keyword_scores_follow_the_bm25_order(ingest_service, chunk_store):
+    ingest_service.ingest_articles([RICE, CHIPS])
+    scored = chunk_store.keyword.search_scores("harga beras Cipinang", 5)
+    assert [cid for cid, _ in scored] == [row[0] for row in chunk_store.keyword.search("harga beras Cipinang", 5)]
+    assert scored and all(score > 0 for _, score in scored)
+    assert [s for _, s in scored] == sorted((s for _, s in scored), reverse=True)
+    assert chunk_store.keyword.search_scores("yang dan", 5) == []
+
+
+# Cross-lingual: an English question shares only names ("Cipinang Melayu") with Indonesian articles.
+MARKET = Article("market", "Pasar Cipinang ramai dengan pembeli menjelang Lebaran, dan para pedagang menambah stok.",
+                 "m.txt", title="Pasar ramai")
+FLOOD = Article("flood", "Banjir merendam rumah warga di Cipinang Melayu setelah hujan deras semalam.", "f.txt",
+                title="Banjir Cipinang")
+QUESTION = "Flooding in Cipinang Melayu homes after heavy rain"
+
+
+class Steered(FakeEmbeddings):
+    """Fake embedder whose query vector for QUESTION is the market article's (dense prefers it)."""
+
+    def embed_query(self, text: str) -> list[float]:
+        return super().embed_query(MARKET.text if text == QUESTION else text)
+
+
+def _retrieve(unit_settings, store, embeddings, question, **update):
+    settings = unit_settings.model_copy(update={"retrieval_mode": "hybrid", "top_k": 2, **update})
+    return Retriever(settings, store, embeddings).retrieve(question)
+
+
+def test_keyword_hits_in_another_language_are_not_counted(unit_settings, ingest_service, chunk_store):
+    ingest_service.ingest_articles([MARKET, FLOOD])
+    embeddings = Steered()
+    off = dict(keyword_weight=5.0, headline_match=False)
+    gated = _retrieve(unit_settings, chunk_store, embeddings, QUESTION, keyword_language_match=True, **off)
+    counted = _retrieve(unit_settings, chunk_store, embeddings, QUESTION, keyword_language_match=False, **off)
+    assert gated[0].doc_id == "market"  # dense alone decides
+    assert counted[0].doc_id == "flood"  # BM25 on the shared name outweighs it when counted
+    assert all(p.score == pytest.approx(float(np.dot(p.vector, embeddings.embed_query(QUESTION)))) for p in gated)
+
+
+def test_an_indonesian_question_keeps_its_keyword_evidence(unit_settings, ingest_service, chunk_store,
+                                                           fake_embeddings):
+    ingest_service.ingest_articles([RICE, CHIPS])
+    passages = _retrieve(unit_settings, chunk_store, fake_embeddings, "Berapakah harga di Cipinang?")
+    assert passages[0].doc_id == "rice"
+
+
+class Headlined(Steered):
+    """Also embeds QUESTION, as a passage, exactly like the flood article's headline."""
+
+    def embed_documents(self, texts):
+        return super().embed_documents([FLOOD.title if t == QUESTION else t for t in texts])
+
+
+def test_headline_match_lifts_the_article_whose_headline_a_cross_lingual_question_paraphrases(
+        unit_settings, ingest_service, chunk_store):
+    ingest_service.ingest_articles([MARKET, FLOOD])
+    embeddings = Headlined()
+    for mode in ("dense", "hybrid"):
+        plain = _retrieve(unit_settings, chunk_store, embeddings, QUESTION, retrieval_mode=mode, headline_match=False)
+        lifted = _retrieve(unit_settings, chunk_store, embeddings, QUESTION, retrieval_mode=mode)
+        assert plain[0].doc_id == "market" and lifted[0].doc_id == "flood"
+        # the refusal gate still sees the chunk's own cosine, not the headline's
+        assert lifted[0].score == pytest.approx(float(np.dot(lifted[0].vector, embeddings.embed_query(QUESTION))))
+
+
+def test_headlines_are_left_out_when_the_question_shares_a_language_with_a_candidate(
+        unit_settings, ingest_service, chunk_store):
+    ingest_service.ingest_articles([MARKET, FLOOD])
+    embeddings = Headlined()
+    ingested_calls = len(embeddings.calls)
+    _retrieve(unit_settings, chunk_store, embeddings, "Apakah banjir merendam rumah di Cipinang?")
+    assert len(embeddings.calls) == ingested_calls  # no headline or question passage vectors asked for
+
+
+def test_headline_vectors_are_embedded_once_and_bounded(fake_embeddings):
+    cache = HeadlineVectors(fake_embeddings, size=2)
+    first = cache.get(["Satu", "Dua", "Satu", ""])
+    assert set(first) == {"Satu", "Dua"} and fake_embeddings.calls == [["Satu", "Dua"]]
+    cache.get(["Dua", "Satu"])
+    assert len(fake_embeddings.calls) == 1
+    cache.get(["Tiga"])
+    assert len(cache._cache) == 2 and "Tiga" in cache._cache
+
+
+def test_an_embedder_without_passage_vectors_turns_headline_match_off(unit_settings, ingest_service, chunk_store):
+    ingest_service.ingest_articles([MARKET, FLOOD])
+
+    class QueriesOnly(FakeEmbeddings):
+        def embed_documents(self, texts):
+            raise NotImplementedError
+
+    passages = _retrieve(unit_settings, chunk_store, QueriesOnly(), "Banjir Cipinang")
+    assert passages and passages[0].doc_id == "flood"
+
+
+def test_rrf_fusion_still_available(unit_settings, ingest_service, chunk_store, fake_embeddings):
+    ingest_service.ingest_articles([RICE, CHIPS])
+    passages = _retrieve(unit_settings, chunk_store, fake_embeddings, "Cipinang", fusion="rrf",
+                         dense_weight=1.0, keyword_weight=1.0)
+    assert passages[0].doc_id == "rice"
