@@ -64,6 +64,8 @@ def ablation_configs() -> list[EvalConfig]:
         EvalConfig("hybrid-no-language-match", {"retrieval_mode": "hybrid", "keyword_language_match": False},
                    index="kabar"),
         EvalConfig("hybrid-no-headline", {"retrieval_mode": "hybrid", "headline_match": False}, index="kabar"),
+        EvalConfig("hybrid-no-headline-no-language-match", {"retrieval_mode": "hybrid", "headline_match": False,
+                                                            "keyword_language_match": False}, index="kabar"),
         EvalConfig("dense-no-headline", {"retrieval_mode": "dense", "headline_match": False}, index="kabar"),
     ]
 
