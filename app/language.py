@@ -14,11 +14,14 @@ _STOPWORDS = {
 }
 LANGUAGE_NAMES = {"en": "English", "id": "Indonesian (Bahasa Indonesia)"}
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_PARTICLE = re.compile(r"(kah|lah)$")
 
 
 def detect_language(text: str, default: str = "en") -> str:
     """'en' or 'id' by function-word counts; the default when neither language shows."""
-    words = [w.lower() for w in _WORD.findall(text)]
+    # "siapakah", "berapakah", "bukankah": Indonesian question particles -kah/-lah on a function word
+    words = [_PARTICLE.sub("", w) if _PARTICLE.sub("", w) in _STOPWORDS["id"] else w
+             for w in (w.lower() for w in _WORD.findall(text))]
     scores = {lang: sum(w in vocab for w in words) for lang, vocab in _STOPWORDS.items()}
     # Indonesian affixes break ties only ("Siapa pemenangnya?"): English words like "digital" match them too.
     if scores["en"] == scores["id"]:

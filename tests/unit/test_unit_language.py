@@ -48,3 +48,12 @@ def test_default_when_no_language_shows(text):
 
 def test_language_names_cover_both():
     assert set(LANGUAGE_NAMES) == {"en", "id"}
+
+
+def test_question_words_with_kah_particles_are_indonesian():
+    from app.language import detect_language
+
+    for question in ["Siapakah presiden pertama Indonesia?", "Kapankah Candi Borobudur dibangun?",
+                     "Berapakah jumlah penduduk Jakarta?", "Dimanakah letak Danau Toba?"]:
+        assert detect_language(question) == "id", question
+    assert detect_language("Who is the president of Indonesia?") == "en"
