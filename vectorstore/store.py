@@ -4,6 +4,8 @@ Writing a document is crash-safe without transactions: its new chunks are writte
 version, then the registry entry is switched to that version (the commit point), then the old
 version's chunks are removed. Readers ignore chunks whose version the registry does not name,
 and ``repair()`` deletes such leftovers, so an interrupted ingest leaves the store as it was.
+A batch of documents follows the same order with one call per step (all chunks, then all registry
+entries), so each document in it is still either wholly at its old version or wholly at its new one.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
     from vectorstore.keyword import KeywordIndex
 
 REGISTRY_SUFFIX = "_documents"
-WRITE_BATCH = 256
+WRITE_BATCH = 1024  # chunks per Chroma call: each call costs ~40 ms whatever its size (max 5,461)
 
 
 @dataclass
@@ -62,6 +64,23 @@ class DocumentRecord:
     def to_metadata(self) -> dict:
         meta = {k: v for k, v in self.__dict__.items() if k not in ("doc_id", "extra")}
         return {**meta, **self.extra}
+
+
+@dataclass
+class DocumentWrite:
+    """One document version ready to store: its registry record and its chunks with their vectors."""
+
+    record: DocumentRecord
+    ids: list[str]
+    texts: list[str]
+    vectors: list
+    metadatas: list[dict]
+
+
+def _older_versions(writes: list[DocumentWrite]) -> dict:
+    """A Chroma filter for every chunk of these documents that is not of the version being written."""
+    clauses = [{"$and": [{"doc_id": w.record.doc_id}, {"version": {"$ne": w.record.version}}]} for w in writes]
+    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
 
 
 def describe_store(settings: "Settings") -> str:
@@ -160,17 +179,29 @@ class ChunkStore:
 
     # --- writing --------------------------------------------------------------------------------
     def write_document(self, record: DocumentRecord, ids, texts, vectors, metadatas) -> None:
-        """Write the new version's chunks, commit it in the registry, then drop older versions."""
+        """Write one document: the batch path with a batch of one."""
+        self.write_documents([DocumentWrite(record, list(ids), list(texts), list(vectors), list(metadatas))])
+
+    def write_documents(self, writes: list[DocumentWrite]) -> None:
+        """Write the new versions' chunks, commit them all in the registry, then drop older versions.
+
+        One call per step instead of per document: Chroma's per-call cost, not its per-chunk cost,
+        dominated one-at-a-time ingest."""
+        if not writes:
+            return
+        if len({w.record.doc_id for w in writes}) != len(writes):
+            raise ValueError("a batch must hold each document once")
+        ids, texts, vectors, metadatas = ([x for w in writes for x in getattr(w, name)]
+                                          for name in ("ids", "texts", "vectors", "metadatas"))
         for start in range(0, len(ids), WRITE_BATCH):
             end = start + WRITE_BATCH
-            self._chunks.upsert(
-                ids=ids[start:end], documents=texts[start:end],
-                embeddings=vectors[start:end], metadatas=metadatas[start:end],
-            )
-        self._registry.upsert(ids=[record.doc_id], embeddings=[[1.0]], metadatas=[record.to_metadata()])
-        self._chunks.delete(where={"$and": [{"doc_id": record.doc_id}, {"version": {"$ne": record.version}}]})
+            self._chunks.upsert(ids=ids[start:end], documents=texts[start:end],
+                                embeddings=vectors[start:end], metadatas=metadatas[start:end])
+        self._registry.upsert(ids=[w.record.doc_id for w in writes], embeddings=[[1.0]] * len(writes),
+                              metadatas=[w.record.to_metadata() for w in writes])  # the commit point
+        self._chunks.delete(where=_older_versions(writes))
         if self.keyword is not None:
-            self.keyword.write_document(record.doc_id, record.version, ids, texts)
+            self.keyword.write_documents([(w.record.doc_id, w.record.version, w.ids, w.texts) for w in writes])
 
     def delete_document(self, doc_id: str) -> bool:
         """Remove a document: registry first (the commit point), then its chunks."""
