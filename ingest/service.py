@@ -1,15 +1,20 @@
-"""The one ingest service behind the CLI, the Python API and the web upload."""
+"""The one ingest service behind the CLI, the Python API and the web upload.
+
+Articles go through in batches: one registry lookup for many articles, one embedding call for the
+chunks of many articles, one store write for many documents. The store's commit order is kept
+(chunks, then the registry, then the keyword index), so a kill mid-batch leaves no partial document.
+"""
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable
 
 from core.errors import BadDocument
 from ingest.chunking import chunk_article, make_splitter
 from ingest.loaders import SUPPORTED_SUFFIXES, Article, doc_id_for, load_path
-from vectorstore.store import ChunkStore, DocumentRecord
+from vectorstore.store import ChunkStore, DocumentRecord, DocumentWrite
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -17,6 +22,12 @@ if TYPE_CHECKING:
     from core.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# Chunks embedded and written together. The engine sorts a call's texts by length before batching
+# them: on IndoSum, 256 texts pad to 8.4 % more tokens than all texts sorted at once, 1,024 to 2.9 %.
+FULL_BATCH_CHUNKS = 1024
+LOOKUP_BATCH = 256  # articles checked against the registry with one call
+RAMP = 4  # batches start at one article and grow this much each time, so the first are searchable at once
 
 
 @dataclass
@@ -52,8 +63,116 @@ def expand_paths(paths: Iterable[str | Path], report: IngestReport) -> list[Path
     return files
 
 
+@dataclass
+class _Prepared:
+    """One changed article, chunked and waiting for its batch to be embedded and written."""
+
+    article: Article
+    existed: bool
+    ids: list[str]
+    texts: list[str]
+    to_embed: list[str]
+    metadatas: list[dict]
+
+    def write(self, vectors) -> DocumentWrite:
+        article = self.article
+        record = DocumentRecord(
+            doc_id=article.doc_id, version=article.version, title=article.title, source=article.source,
+            outlet=article.outlet, date=article.date, url=article.url, chunks=len(self.texts),
+        )
+        return DocumentWrite(record, self.ids, self.texts, vectors, self.metadatas)
+
+
+class _Batcher:
+    """Groups articles so the registry is asked once per LOOKUP_BATCH articles and the embedder and the
+    store see full batches across article boundaries (one article at a time left them mostly idle)."""
+
+    def __init__(self, store: ChunkStore, embeddings: "Embeddings", splitter, report: IngestReport, on_commit):
+        self._store, self._embeddings, self._splitter = store, embeddings, splitter
+        self._report, self._on_commit = report, on_commit
+        self._lookup: list[Article] = []
+        self._batch: list[_Prepared] = []
+        self._chunks = 0
+        self._lookup_limit = self._write_limit = 1  # articles per lookup and per write, growing by RAMP
+        self._pending: set[str] = set()  # doc ids looked up or batched, not yet committed
+
+    def add(self, item: Article | BadDocument) -> None:
+        if isinstance(item, BadDocument):
+            _fail(item, self._report)
+            return
+        if item.doc_id in self._pending:  # a second copy is compared with the first one's commit
+            self.flush()
+        self._lookup.append(item)
+        self._pending.add(item.doc_id)
+        if len(self._lookup) >= self._lookup_limit:
+            self._look_up()
+
+    def flush(self) -> None:
+        """Look up, embed and write everything still waiting."""
+        self._look_up()
+        self._write()
+
+    def _look_up(self) -> None:
+        """One registry call for the waiting articles: unchanged ones are done, changed ones are chunked."""
+        articles, self._lookup = self._lookup, []
+        if not articles:
+            return
+        self._lookup_limit = min(RAMP * self._lookup_limit, LOOKUP_BATCH)
+        live = self._store.live_versions(a.doc_id for a in articles)
+        for article in articles:
+            if live.get(article.doc_id) == article.version:
+                self._report.unchanged.append(_label(article))
+                self._pending.discard(article.doc_id)
+            else:
+                self._prepare(article, existed=article.doc_id in live)
+
+    def _prepare(self, article: Article, existed: bool) -> None:
+        ids, texts, to_embed, metadatas = chunk_article(article, self._splitter)
+        if not texts:
+            _fail(BadDocument(f"{article.source}: no text left after cleaning"), self._report)
+            self._pending.discard(article.doc_id)
+            return
+        self._batch.append(_Prepared(article, existed, ids, texts, to_embed, metadatas))
+        self._chunks += len(texts)
+        if len(self._batch) >= self._write_limit or self._chunks >= FULL_BATCH_CHUNKS:
+            self._write()
+
+    def _write(self) -> None:
+        """Embed the batch's chunks in one call and commit its documents with one store write."""
+        batch, self._batch, self._chunks = self._batch, [], 0
+        if not batch:
+            return
+        self._write_limit = min(RAMP * self._write_limit, FULL_BATCH_CHUNKS)
+        vectors = self._embeddings.embed_documents([t for p in batch for t in p.to_embed])
+        writes, start = [], 0
+        for p in batch:
+            writes.append(p.write(vectors[start : start + len(p.texts)]))
+            start += len(p.texts)
+        if len(writes) == 1:  # the one-document call an upload always made (tests stop it at its commit point)
+            one = writes[0]
+            self._store.write_document(one.record, one.ids, one.texts, one.vectors, one.metadatas)
+        else:
+            self._store.write_documents(writes)
+        for p in batch:
+            (self._report.updated if p.existed else self._report.added).append(_label(p.article))
+            self._report.chunks_written += len(p.texts)
+            self._pending.discard(p.article.doc_id)
+        self._on_commit(self._report)
+
+
+def _label(article: Article) -> str:
+    return article.title or article.source
+
+
+def _fail(err: BadDocument, report: IngestReport) -> None:
+    name, _, reason = str(err).partition(": ")
+    report.failed.append((name, reason or str(err)))
+    log.warning("skipped %s", err)
+
+
 class IngestService:
-    """Loads, chunks, embeds and stores articles; unchanged articles cost one registry lookup."""
+    """Loads, chunks, embeds and stores articles in batches; unchanged articles cost a share of one
+    registry lookup."""
 
     def __init__(self, settings: "Settings", store: ChunkStore, embeddings: "Embeddings"):
         self._settings = settings
@@ -68,52 +187,26 @@ class IngestService:
         if repaired:
             log.info("removed %d chunks left by an interrupted earlier run", repaired)
         files = expand_paths(paths, report)
-        for path in self._progress(files, progress):
-            for item in load_path(path, int(self._settings.max_file_mb * 1e6)):
-                self._ingest_item(item, report)
+        bar = _Bar(len(files), progress)
+        batcher = _Batcher(self._store, self._embeddings, self._splitter, report, bar.committed)
+        try:
+            for path in files:
+                for item in load_path(path, int(self._settings.max_file_mb * 1e6)):
+                    batcher.add(item)
+                bar.update()
+            batcher.flush()
+        finally:
+            bar.close()
         return report
 
     def ingest_articles(self, articles: Iterable[Article]) -> IngestReport:
         """Ingest articles built in code (evaluation sets, tests) through the same path as files."""
         report = IngestReport()
+        batcher = _Batcher(self._store, self._embeddings, self._splitter, report, lambda _: None)
         for article in articles:
-            self._ingest_item(article, report)
+            batcher.add(article)
+        batcher.flush()
         return report
-
-    def _ingest_item(self, item: Article | BadDocument, report: IngestReport) -> None:
-        """Record one article (or bad file) in the report, writing it only when its content changed."""
-        if isinstance(item, BadDocument):
-            self._fail(item, report)
-            return
-        label = item.title or item.source
-        existing = self._store.document(item.doc_id)
-        if existing and existing.version == item.version:
-            report.unchanged.append(label)
-            return
-        try:
-            report.chunks_written += self._write(item)
-        except BadDocument as err:
-            self._fail(err, report)
-            return
-        (report.updated if existing else report.added).append(label)
-
-    @staticmethod
-    def _fail(err: BadDocument, report: IngestReport) -> None:
-        name, _, reason = str(err).partition(": ")
-        report.failed.append((name, reason or str(err)))
-        log.warning("skipped %s", err)
-
-    def _write(self, article: Article) -> int:
-        ids, texts, to_embed, metadatas = chunk_article(article, self._splitter)
-        if not texts:
-            raise BadDocument(f"{article.source}: no text left after cleaning")
-        vectors = self._embeddings.embed_documents(to_embed)
-        record = DocumentRecord(
-            doc_id=article.doc_id, version=article.version, title=article.title, source=article.source,
-            outlet=article.outlet, date=article.date, url=article.url, chunks=len(texts),
-        )
-        self._store.write_document(record, ids, texts, vectors, metadatas)
-        return len(texts)
 
     def remove(self, doc: str) -> bool:
         """Remove a document by its id, its file path, or its exact title."""
@@ -131,10 +224,25 @@ class IngestService:
     def documents(self) -> list[DocumentRecord]:
         return self._store.documents()
 
-    @staticmethod
-    def _progress(files: list[Path], enabled: bool) -> Iterator[Path]:
-        if not enabled:
-            return iter(files)
-        from tqdm import tqdm
 
-        return iter(tqdm(files, desc="Ingesting", unit="file"))
+class _Bar:
+    """tqdm over files whose postfix counts committed articles and chunks (one JSONL can hold thousands)."""
+
+    def __init__(self, total: int, enabled: bool):
+        self._tqdm = None
+        if enabled:
+            from tqdm import tqdm
+
+            self._tqdm = tqdm(total=total, desc="Ingesting", unit="file")
+
+    def update(self) -> None:
+        if self._tqdm is not None:
+            self._tqdm.update()
+
+    def committed(self, report: IngestReport) -> None:
+        if self._tqdm is not None:
+            self._tqdm.set_postfix(written=len(report.added) + len(report.updated), chunks=report.chunks_written)
+
+    def close(self) -> None:
+        if self._tqdm is not None:
+            self._tqdm.close()
