@@ -1,12 +1,14 @@
 """The one ingest service behind the CLI, the Python API and the web upload.
 
 Articles go through in batches: one registry lookup for many articles, one embedding call for the
-chunks of many articles, one store write for many documents. The store's commit order is kept
-(chunks, then the registry, then the keyword index), so a kill mid-batch leaves no partial document.
+chunks of many articles, one store write for many documents, made on a writer thread while the next batch is embedded (one
+batch in flight, so batches commit in order). The store's commit order is kept (chunks, then the
+registry, then the keyword index), so a kill mid-batch leaves no partial document.
 """
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
@@ -85,7 +87,8 @@ class _Prepared:
 
 class _Batcher:
     """Groups articles so the registry is asked once per LOOKUP_BATCH articles and the embedder and the
-    store see full batches across article boundaries (one article at a time left them mostly idle)."""
+    store see full batches across article boundaries (one article at a time left them mostly idle).
+    Call ``flush`` at the end and ``close`` always."""
 
     def __init__(self, store: ChunkStore, embeddings: "Embeddings", splitter, report: IngestReport, on_commit):
         self._store, self._embeddings, self._splitter = store, embeddings, splitter
@@ -95,6 +98,9 @@ class _Batcher:
         self._chunks = 0
         self._lookup_limit = self._write_limit = 1  # articles per lookup and per write, growing by RAMP
         self._pending: set[str] = set()  # doc ids looked up or batched, not yet committed
+        # Store writes (Chroma, the keyword index's stemming) overlap the next batch's embedding.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kabar-ingest-writer")
+        self._in_flight: tuple[list[_Prepared], Future] | None = None
 
     def add(self, item: Article | BadDocument) -> None:
         if isinstance(item, BadDocument):
@@ -108,9 +114,10 @@ class _Batcher:
             self._look_up()
 
     def flush(self) -> None:
-        """Look up, embed and write everything still waiting."""
+        """Look up, embed and write everything still waiting, and wait until it is committed."""
         self._look_up()
         self._write()
+        self._settle()
 
     def _look_up(self) -> None:
         """One registry call for the waiting articles: unchanged ones are done, changed ones are chunked."""
@@ -138,7 +145,7 @@ class _Batcher:
             self._write()
 
     def _write(self) -> None:
-        """Embed the batch's chunks in one call and commit its documents with one store write."""
+        """Embed the batch's chunks in one call, then commit it on the writer thread while the next embeds."""
         batch, self._batch, self._chunks = self._batch, [], 0
         if not batch:
             return
@@ -148,16 +155,33 @@ class _Batcher:
         for p in batch:
             writes.append(p.write(vectors[start : start + len(p.texts)]))
             start += len(p.texts)
+        self._settle()  # one batch in flight at most, so batches commit in order
+        self._in_flight = (batch, self._writer.submit(self._commit, writes))
+
+    def _commit(self, writes: list[DocumentWrite]) -> None:
+        """The store write (chunks, registry commit, keyword index); runs on the writer thread."""
         if len(writes) == 1:  # the one-document call an upload always made (tests stop it at its commit point)
             one = writes[0]
             self._store.write_document(one.record, one.ids, one.texts, one.vectors, one.metadatas)
         else:
             self._store.write_documents(writes)
+
+    def _settle(self) -> None:
+        """Wait for the batch being written and record it in the report; its error, if any, is raised here."""
+        if self._in_flight is None:
+            return
+        batch, future = self._in_flight
+        self._in_flight = None
+        future.result()
         for p in batch:
             (self._report.updated if p.existed else self._report.added).append(_label(p.article))
             self._report.chunks_written += len(p.texts)
             self._pending.discard(p.article.doc_id)
         self._on_commit(self._report)
+
+    def close(self) -> None:
+        """Let a write still in flight finish (so nothing writes after ingest returns) and stop the thread."""
+        self._writer.shutdown(wait=True)
 
 
 def _label(article: Article) -> str:
@@ -196,6 +220,7 @@ class IngestService:
                 bar.update()
             batcher.flush()
         finally:
+            batcher.close()
             bar.close()
         return report
 
@@ -203,9 +228,12 @@ class IngestService:
         """Ingest articles built in code (evaluation sets, tests) through the same path as files."""
         report = IngestReport()
         batcher = _Batcher(self._store, self._embeddings, self._splitter, report, lambda _: None)
-        for article in articles:
-            batcher.add(article)
-        batcher.flush()
+        try:
+            for article in articles:
+                batcher.add(article)
+            batcher.flush()
+        finally:
+            batcher.close()
         return report
 
     def remove(self, doc: str) -> bool:

@@ -165,3 +165,40 @@ def test_store_rejects_a_batch_naming_a_document_twice(store):
     with pytest.raises(ValueError):
         store.write_documents([write, write])
     assert store.count() == 0 and store.documents() == []
+
+
+def test_writes_run_in_order_on_the_writer_thread(ingest_service, store, monkeypatch, unit_settings):
+    import threading
+
+    seen: list[tuple[str, list[str]]] = []
+    many = ChunkStore.write_documents
+
+    def write_documents(self, batch):
+        seen.append((threading.current_thread().name, [w.record.doc_id for w in batch]))
+        return many(self, batch)
+
+    monkeypatch.setattr(ChunkStore, "write_documents", write_documents)
+    articles = [article(i) for i in range(30)]
+    report = ingest_service.ingest_articles(articles)
+    assert all(name.startswith("kabar-ingest-writer") for name, _ in seen)
+    assert [d for _, ids in seen for d in ids] == [a.doc_id for a in articles]  # committed in order
+    assert report.added == [a.title for a in articles]
+    assert_consistent(store, {a.doc_id: a for a in articles}, unit_settings)
+
+
+def test_a_failed_write_stops_the_ingest_and_later_batches_stay_uncommitted(ingest_service, store, monkeypatch):
+    from core.errors import StoreUnavailable
+
+    many, calls = ChunkStore.write_documents, []
+
+    def fails_second(self, batch):
+        calls.append(len(batch))
+        if len(calls) == 2:
+            raise StoreUnavailable("the Chroma store is unavailable: disk full")
+        return many(self, batch)
+
+    monkeypatch.setattr(ChunkStore, "write_documents", fails_second)
+    with pytest.raises(StoreUnavailable):
+        ingest_service.ingest_articles([article(i) for i in range(40)])
+    assert len(calls) <= 3  # the batch embedded meanwhile is never written after the error
+    assert len(store.documents()) == calls[0]
