@@ -191,12 +191,15 @@ def test_chroma_server_down_is_named_and_the_same_assistant_recovers(tmp_path):
         stop(server)
 
 
+LLM_FILE = MODELS_DIR / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"  # the one `make models` assembles
+
+
 def llama_server(port: int):
-    """llama.cpp (the small packaged model) serving the OpenAI API on a fixed loopback port."""
+    """llama.cpp (the packaged model) serving the OpenAI API on a fixed loopback port."""
     import xllamacpp
 
     params = xllamacpp.CommonParams()
-    params.model.path = str(MODELS_DIR / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
+    params.model.path = str(LLM_FILE)
     params.n_ctx = 4096
     params.cpuparams.n_threads = params.cpuparams_batch.n_threads = max(1, os.cpu_count() or 1)
     params.verbosity = -1
@@ -205,8 +208,8 @@ def llama_server(port: int):
 
 
 def test_llm_server_down_is_named_and_answers_resume_when_it_is_back(tmp_path):
-    if not (MODELS_DIR / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf").is_file():
-        pytest.skip("the 0.5B model is not assembled")
+    if not LLM_FILE.is_file():
+        pytest.skip(f"{LLM_FILE} is not assembled (make models)")
     port = free_port()
     url = f"http://127.0.0.1:{port}/v1"
     # One passage and a short reply: the point is that the server is reached again, not the answer's quality.
