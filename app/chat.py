@@ -12,6 +12,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from app.citations import check_sentences, drop_unfinished_sentence, split_sentences
 from app.context import excerpt, select_sentences
 from app.followup import standalone_question
+from app.injection import addresses_the_assistant
 from app.language import LANGUAGE_NAMES, detect_language
 from core.errors import BadQuestion, ModelUnavailable
 from prompts import REFUSAL_MARKER, load_prompt, refusal_text
@@ -67,6 +68,12 @@ class Token:
 ChatEvent = Union[Retrieved, Token, Answer]
 
 
+def _without_orders(text: str, sentences: list[str]) -> str:
+    """The passage as written, or without its sentences that give the assistant orders."""
+    kept = [s for s in sentences if not addresses_the_assistant(s)]
+    return text if len(kept) == len(sentences) else " ".join(kept)
+
+
 def validate_question(question: str, max_chars: int) -> str:
     """The question without surrounding blanks, or BadQuestion saying what to change."""
     question = (question or "").strip()
@@ -116,7 +123,7 @@ class ChatService:
         language = detect_language(question)
         if history:
             question = self._standalone(question, history, language)
-        passages = self.retrieve(question)
+        passages = self._close_to_best(self.retrieve(question))
         yield Retrieved(passages, question)
         best = max((p.score for p in passages), default=0.0)
         if best < self._settings.min_relevance:
@@ -137,6 +144,11 @@ class ChatService:
 
     def retrieve(self, question: str) -> list[Passage]:
         return self._retriever.retrieve(question)
+
+    def _close_to_best(self, passages: list[Passage]) -> list[Passage]:
+        """Passages near the best one: a far weaker one is another topic that only shares words."""
+        best = max((p.score for p in passages), default=0.0)
+        return [p for p in passages if p.score >= best - self._settings.relevance_margin]
 
     def _validate(self, question: str) -> str:
         return validate_question(question, self._settings.max_question_chars)
@@ -160,9 +172,9 @@ class ChatService:
     def _prompt_texts(self, question: str, passages: list[Passage]) -> list[str]:
         """What the model reads of each passage: the sentences nearest the question (see app/context.py)."""
         budget = self._settings.context_chars
-        if budget <= 0 or not passages:
-            return [p.text for p in passages]
         sentences = [split_sentences(p.text) or [p.text] for p in passages]
+        if budget <= 0 or not passages:
+            return [_without_orders(p.text, group) for p, group in zip(passages, sentences)]
         chosen = select_sentences(np.asarray(self._embeddings.embed_query(question), dtype=np.float32),
                                   self._sentence_vectors(passages), sentences, budget,
                                   skip=[p.title for p in passages if p.title])

@@ -11,6 +11,8 @@ from typing import Sequence
 
 import numpy as np
 
+from app.injection import addresses_the_assistant
+
 GAP = "…"
 MIN_SENTENCE_CHARS = 25  # rubrics and headlines repeated as lines say nothing the title doesn't
 
@@ -20,7 +22,8 @@ def select_sentences(question: np.ndarray, sentence_vectors: Sequence[np.ndarray
                      skip: Sequence[str] = ()) -> list[list[int]]:
     """For each passage, the indexes (in reading order) of its sentences chosen, best first, each
     followed by its next sentence, until ``max_chars`` is spent. Overlapping chunks repeat
-    sentences: each text is chosen once. The single best sentence is always kept."""
+    sentences: each text is chosen once. The single best sentence is always kept, unless it
+    gives the assistant orders (see app/injection.py)."""
     ranked = sorted(
         ((float(score), p, s) for p, rows in enumerate(sentence_vectors)
          for s, score in enumerate(np.atleast_2d(rows) @ question)),
@@ -37,7 +40,7 @@ def select_sentences(question: np.ndarray, sentence_vectors: Sequence[np.ndarray
             text = sentences[p][index]
             key = _key(text)
             if key in seen or len(text) < MIN_SENTENCE_CHARS or _is_heading(key, headings) or (
-                    spent and spent + len(text) > max_chars):
+                    spent and spent + len(text) > max_chars) or addresses_the_assistant(text):
                 continue
             seen.add(key)
             chosen[p].append(index)

@@ -84,6 +84,10 @@ class Settings(BaseSettings):
         True, description="Also match the question against article headlines (question and headline embedded alike)."
     )
     min_relevance: float = Field(0.75, description="Best passage similarity below this means 'not in the articles'.")
+    relevance_margin: float = Field(
+        0.05, ge=0, description="Passages scoring this far below the best one are left out of the answer "
+        "(e5 cosines are compressed: 0.05 separates another topic from the same one)."
+    )
     min_support: float = Field(0.83, description="Answer sentence vs cited passage similarity needed to keep it.")
     max_question_chars: int = 2000
     context_chars: int = Field(
