@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,6 +36,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 HEADLINE_CACHE_SIZE = 20_000  # headline vectors kept in memory (1.5 KB each)
+KEYWORD_THREADS = 4  # hybrid searches whose BM25 side can run at once beside their dense side
+
+_keyword_pool: ThreadPoolExecutor | None = None
+_keyword_pool_lock = threading.Lock()
+
+
+def _keyword_executor() -> ThreadPoolExecutor:
+    """One shared pool for the BM25 side of hybrid searches, made on first use."""
+    global _keyword_pool
+    with _keyword_pool_lock:
+        if _keyword_pool is None:
+            _keyword_pool = ThreadPoolExecutor(KEYWORD_THREADS, thread_name_prefix="kabar-bm25")
+        return _keyword_pool
 
 
 def reciprocal_rank_fusion(rankings: list[list[str]], weights: list[float], k: int) -> list[tuple[str, float]]:
@@ -108,10 +122,18 @@ class Retriever:
             dense = self._with_similarity(self._store.search(vector, fetch), vector)
             evidence = self._dense_evidence(question, dense)
             return sorted(dense, key=lambda p: -evidence[p.chunk_id])[:k]
-        keyword_hits = self._store.keyword.search_scores(question, fetch)
         if mode == "keyword":
+            keyword_hits = self._store.keyword.search_scores(question, fetch)
             return self._with_similarity(self._ordered([cid for cid, _ in keyword_hits][:k], {}), vector)
-        dense = self._store.search(vector, fetch)
+        # The two searches are independent, and SQLite runs the BM25 query with the GIL released, so it
+        # runs on a pool thread while Chroma answers the dense query here: the same calls, the same results.
+        pending = _keyword_executor().submit(self._store.keyword.search_scores, question, fetch)
+        try:
+            dense = self._store.search(vector, fetch)
+        except BaseException:
+            wait([pending])  # leave no search running behind the error
+            raise
+        keyword_hits = pending.result()
         known = {p.chunk_id: p for p in dense}
         known.update(self._store.passages([cid for cid, _ in keyword_hits if cid not in known]))
         keyword_hits = [(cid, s) for cid, s in keyword_hits if cid in known]
