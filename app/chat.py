@@ -68,6 +68,12 @@ class Token:
 ChatEvent = Union[Retrieved, Token, Answer]
 
 
+def close_to_best(passages: list[Passage], margin: float) -> list[Passage]:
+    """Passages near the best one: a far weaker one is another topic that only shares words."""
+    best = max((p.score for p in passages), default=0.0)
+    return [p for p in passages if p.score >= best - margin]
+
+
 def _without_orders(text: str, sentences: list[str]) -> str:
     """The passage as written, or without its sentences that give the assistant orders."""
     kept = [s for s in sentences if not addresses_the_assistant(s)]
@@ -123,7 +129,7 @@ class ChatService:
         language = detect_language(question)
         if history:
             question = self._standalone(question, history, language)
-        passages = self._close_to_best(self.retrieve(question))
+        passages = close_to_best(self.retrieve(question), self._settings.relevance_margin)
         yield Retrieved(passages, question)
         best = max((p.score for p in passages), default=0.0)
         if best < self._settings.min_relevance:
@@ -144,11 +150,6 @@ class ChatService:
 
     def retrieve(self, question: str) -> list[Passage]:
         return self._retriever.retrieve(question)
-
-    def _close_to_best(self, passages: list[Passage]) -> list[Passage]:
-        """Passages near the best one: a far weaker one is another topic that only shares words."""
-        best = max((p.score for p in passages), default=0.0)
-        return [p for p in passages if p.score >= best - self._settings.relevance_margin]
 
     def _validate(self, question: str) -> str:
         return validate_question(question, self._settings.max_question_chars)

@@ -85,8 +85,8 @@ class Settings(BaseSettings):
     )
     min_relevance: float = Field(0.75, description="Best passage similarity below this means 'not in the articles'.")
     relevance_margin: float = Field(
-        0.05, ge=0, description="Passages scoring this far below the best one are left out of the answer "
-        "(e5 cosines are compressed: 0.05 separates another topic from the same one)."
+        0.04, ge=0, description="Passages scoring this far below the best one are left out of the answer "
+        "(e5 cosines are compressed: another topic sharing a few words scores 0.05-0.08 below)."
     )
     min_support: float = Field(0.83, description="Answer sentence vs cited passage similarity needed to keep it.")
     max_question_chars: int = 2000

@@ -59,3 +59,15 @@ def test_follow_up_the_model_cannot_rewrite_is_searched_with_the_previous_questi
     rewritten = FakeListChatModel(responses=['"Why is the EU partnering with South Korea?"'])
     assert standalone_question(rewritten, "And with South Korea?", history, "en") == \
         "Why is the EU partnering with South Korea?"
+
+
+def test_passages_far_below_the_best_are_left_out():
+    from app.chat import close_to_best
+    from vectorstore.store import Passage
+
+    scores = [0.82, 0.80, 0.771, 0.83]
+    passages = [Passage(f"c{i}", "text", "d", score=s) for i, s in enumerate(scores)]
+    kept = close_to_best(passages, 0.04)
+    assert [p.chunk_id for p in kept] == ["c0", "c1", "c3"]  # order kept; 0.771 is 0.059 below 0.83
+    assert close_to_best([], 0.04) == []
+    assert len(close_to_best(passages, 1.0)) == 4
