@@ -77,12 +77,6 @@ class DocumentWrite:
     metadatas: list[dict]
 
 
-def _older_versions(writes: list[DocumentWrite]) -> dict:
-    """A Chroma filter for every chunk of these documents that is not of the version being written."""
-    clauses = [{"$and": [{"doc_id": w.record.doc_id}, {"version": {"$ne": w.record.version}}]} for w in writes]
-    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
-
-
 def describe_store(settings: "Settings") -> str:
     """Where the chunks live, in words, for error messages."""
     if settings.chroma_host:
@@ -199,9 +193,19 @@ class ChunkStore:
                                 embeddings=vectors[start:end], metadatas=metadatas[start:end])
         self._registry.upsert(ids=[w.record.doc_id for w in writes], embeddings=[[1.0]] * len(writes),
                               metadatas=[w.record.to_metadata() for w in writes])  # the commit point
-        self._chunks.delete(where=_older_versions(writes))
+        self._delete_older_versions(writes)
         if self.keyword is not None:
             self.keyword.write_documents([(w.record.doc_id, w.record.version, w.ids, w.texts) for w in writes])
+
+    def _delete_older_versions(self, writes: list[DocumentWrite]) -> None:
+        """Drop the chunks of these documents that are not of the version just written. Found by
+        ``doc_id $in`` and deleted by id: a ``version $ne`` filter scans the whole collection once
+        per document (70 ms a document at 40k chunks, quadratic over a large ingest)."""
+        current = {w.record.doc_id: w.record.version for w in writes}
+        got = self._chunks.get(where={"doc_id": {"$in": list(current)}}, include=["metadatas"])
+        stale = [i for i, m in zip(got["ids"], got["metadatas"]) if m.get("version") != current.get(m.get("doc_id"))]
+        for start in range(0, len(stale), WRITE_BATCH):
+            self._chunks.delete(ids=stale[start : start + WRITE_BATCH])
 
     def delete_document(self, doc_id: str) -> bool:
         """Remove a document: registry first (the commit point), then its chunks."""
