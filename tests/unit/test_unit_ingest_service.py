@@ -152,3 +152,7 @@ def test_ingest_repairs_before_writing(ingest_service, chunk_store, corpus, fake
     report = ingest_service.ingest([corpus])
     assert len(report.unchanged) == 3
     assert chunk_store.count() == count
+
+
+def test_an_empty_store_finds_nothing_rather_than_failing(chunk_store, fake_embeddings):
+    assert chunk_store.search(fake_embeddings.embed_query("Berapa harga beras?"), 4) == []
