@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 class EmbeddedLlamaServer:
     """llama.cpp (xllamacpp) serving one GGUF on 127.0.0.1 for the lifetime of this object."""
 
-    def __init__(self, model_path: Path, threads: int, context: int, parallel: int = 1):
+    def __init__(self, model_path: Path, threads: int, context: int, parallel: int = 1,
+                 prompt_cache_mib: int = 256):
         try:
             import xllamacpp
         except ImportError as err:
@@ -35,6 +36,7 @@ class EmbeddedLlamaServer:
         params.n_parallel = parallel
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
+        params.cache_ram_mib = prompt_cache_mib
         params.verbosity = -1
         try:
             self._server = xllamacpp.Server(params)
@@ -90,7 +92,8 @@ def _openai_client(settings: "Settings", base_url: str) -> BaseChatModel:
 def make_chat_backend(settings: "Settings") -> ChatBackend:
     """Start (embedded) or connect to (openai) the chat model the settings name."""
     if settings.llm_backend == "embedded":
-        server = EmbeddedLlamaServer(resolve_model_path(settings), settings.llm_threads, settings.llm_context)
+        server = EmbeddedLlamaServer(resolve_model_path(settings), settings.llm_threads, settings.llm_context,
+                                     prompt_cache_mib=settings.llm_prompt_cache_mib)
         return ChatBackend(_openai_client(settings, server.base_url), server.base_url, server)
     if settings.llm_backend == "openai":
         if not settings.llm_base_url:

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     llm_model_name: str = Field("local", description="Model name sent to the OpenAI-compatible server.")
     llm_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
     llm_context: int = 4096
+    llm_prompt_cache_mib: int = Field(
+        256, ge=0, description="RAM for llama.cpp's cache of earlier prompts (its default, 8 GiB, grows "
+        "with every distinct prompt in a long-running app)."
+    )
     llm_max_tokens: int = 256
     llm_temperature: float = 0.0
     llm_frequency_penalty: float = Field(0.3, description="Discourages the loops small models fall into.")
