@@ -125,8 +125,8 @@ class Retriever:
         if mode == "keyword":
             keyword_hits = self._store.keyword.search_scores(question, fetch)
             return self._with_similarity(self._ordered([cid for cid, _ in keyword_hits][:k], {}), vector)
-        # The two searches are independent, and SQLite runs the BM25 query with the GIL released, so it
-        # runs on a pool thread while Chroma answers the dense query here: the same calls, the same results.
+        # The two searches are independent, so the BM25 query runs on a pool thread while Chroma answers
+        # the dense query here: the same calls, the same results.
         pending = _keyword_executor().submit(self._store.keyword.search_scores, question, fetch)
         try:
             dense = self._store.search(vector, fetch)

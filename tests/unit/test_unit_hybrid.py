@@ -55,6 +55,64 @@ def test_keyword_index_heals_after_a_crash_between_writes(ingest_service, chunk_
     assert reopened.keyword.search("semikonduktor", 3)[0][1] == "chips"
 
 
+def _postings(keyword) -> set:
+    """(chunk_id, doc_id, version) of every live Tantivy document, read past the ledger."""
+    import tantivy
+
+    searcher = keyword._index.searcher()
+    hits = searcher.search(tantivy.Query.all_query(), 10_000, count=False).hits
+    docs = [searcher.doc(address) for _, address in hits]
+    return {(d["chunk_id"][0], d["doc_id"][0], d["version"][0]) for d in docs}
+
+
+def test_keyword_index_heals_a_crash_between_tantivy_and_its_ledger(ingest_service, chunk_store, unit_settings):
+    import tantivy
+
+    ingest_service.ingest_articles([RICE, CHIPS])
+    ledger = set(chunk_store.keyword._db.execute("SELECT chunk_id, doc_id, version FROM chunks").fetchall())
+    assert _postings(chunk_store.keyword) == ledger and {row[1] for row in ledger} == {"rice", "chips"}
+    # Tantivy committed a document the registry never named, then the process died before the ledger.
+    orphan = tantivy.Document(chunk_id="ghost-0", doc_id="ghost", version="1", terms="zamrudkatulistiwa")
+    with chunk_store.keyword._writing() as writer:
+        writer.add_document(orphan)
+        writer.commit()
+    chunk_store.keyword.close()
+    reopened = open_store(unit_settings)
+    assert reopened.keyword.search("zamrudkatulistiwa", 5) == []
+    assert reopened.keyword.versions() == {"rice": RICE.version, "chips": CHIPS.version}
+    assert _postings(reopened.keyword) == ledger
+
+
+def test_a_write_after_a_lost_ledger_update_still_forces_the_rebuild(ingest_service, chunk_store, unit_settings):
+    ingest_service.ingest_articles([RICE])
+    keyword = chunk_store.keyword
+    keyword._db.execute("UPDATE stamp SET opstamp = opstamp - 1")  # a ledger write that never landed
+    ingest_service.ingest_articles([CHIPS])  # a later, complete write must not make the stamps agree again
+    assert keyword._db.execute("SELECT opstamp FROM stamp").fetchone() == (-1,)
+    keyword.close()
+    reopened = open_store(unit_settings)
+    assert reopened.keyword.versions() == {"rice": RICE.version, "chips": CHIPS.version}
+    assert _postings(reopened.keyword) == set(
+        reopened.keyword._db.execute("SELECT chunk_id, doc_id, version FROM chunks").fetchall())
+
+
+def test_keyword_index_replaces_an_fts5_file_from_earlier_versions(unit_settings, ingest_service, chunk_store):
+    import sqlite3
+
+    ingest_service.ingest_articles([RICE])
+    chunk_store.keyword.close()
+    path = unit_settings.data_dir / f"{unit_settings.chroma_collection}.keyword.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE VIRTUAL TABLE chunks USING fts5(chunk_id UNINDEXED, doc_id UNINDEXED, "
+                   "version UNINDEXED, terms, tokenize = 'unicode61')")
+        db.execute("INSERT INTO chunks VALUES ('old-0', 'old', '1', 'beras')")
+    reopened = open_store(unit_settings)
+    assert reopened.keyword.versions() == {"rice": RICE.version}
+    assert [row[1] for row in reopened.keyword.search("harga beras", 5)] == ["rice"]
+
+
 def test_hybrid_finds_an_exact_term_and_reports_cosine_scores(unit_settings, ingest_service, chunk_store,
                                                               fake_embeddings):
     ingest_service.ingest_articles([RICE, CHIPS])
