@@ -1,13 +1,14 @@
 """The one ingest service behind the CLI, the Python API and the web upload.
 
 Articles go through in batches: one registry lookup for many articles, one embedding call for the
-chunks of many articles, one store write for many documents, made on a writer thread while the next batch is embedded (one
-batch in flight, so batches commit in order). The store's commit order is kept (chunks, then the
+chunks of many articles, one store write for many documents, made on a writer thread while the next
+batch is embedded when a core is free for it (one batch in flight, so batches commit in order). The store's commit order is kept (chunks, then the
 registry, then the keyword index), so a kill mid-batch leaves no partial document.
 """
 from __future__ import annotations
 
 import logging
+import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,12 +86,30 @@ class _Prepared:
         return DocumentWrite(record, self.ids, self.texts, vectors, self.metadatas)
 
 
+class _InlineWriter:
+    """The writer thread's interface, writing at once: when torch already fills every core, a
+    concurrent writer only slows it (2 cores, 600 IndoSum articles: 0.76x the raw engine threaded,
+    0.82x inline)."""
+
+    def submit(self, fn, *args) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as err:  # handed to _settle, as a thread's error would be
+            future.set_exception(err)
+        return future
+
+    def shutdown(self, wait: bool = True) -> None:
+        pass
+
+
 class _Batcher:
     """Groups articles so the registry is asked once per LOOKUP_BATCH articles and the embedder and the
     store see full batches across article boundaries (one article at a time left them mostly idle).
     Call ``flush`` at the end and ``close`` always."""
 
-    def __init__(self, store: ChunkStore, embeddings: "Embeddings", splitter, report: IngestReport, on_commit):
+    def __init__(self, store: ChunkStore, embeddings: "Embeddings", splitter, report: IngestReport, on_commit,
+                 overlap_writes: bool = True):
         self._store, self._embeddings, self._splitter = store, embeddings, splitter
         self._report, self._on_commit = report, on_commit
         self._lookup: list[Article] = []
@@ -99,7 +118,8 @@ class _Batcher:
         self._lookup_limit = self._write_limit = 1  # articles per lookup and per write, growing by RAMP
         self._pending: set[str] = set()  # doc ids looked up or batched, not yet committed
         # Store writes (Chroma, the keyword index's stemming) overlap the next batch's embedding.
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kabar-ingest-writer")
+        self._writer = (ThreadPoolExecutor(max_workers=1, thread_name_prefix="kabar-ingest-writer")
+                        if overlap_writes else _InlineWriter())
         self._in_flight: tuple[list[_Prepared], Future] | None = None
 
     def add(self, item: Article | BadDocument) -> None:
@@ -203,6 +223,7 @@ class IngestService:
         self._store = store
         self._embeddings = embeddings
         self._splitter = make_splitter(settings.chunk_size, settings.chunk_overlap)
+        self._overlap_writes = (os.cpu_count() or 1) > settings.embedding_threads  # a core free for writing
 
     def ingest(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
         """Ingest files and folders; bad files are reported with a reason and the rest still go in."""
@@ -212,7 +233,8 @@ class IngestService:
             log.info("removed %d chunks left by an interrupted earlier run", repaired)
         files = expand_paths(paths, report)
         bar = _Bar(len(files), progress)
-        batcher = _Batcher(self._store, self._embeddings, self._splitter, report, bar.committed)
+        batcher = _Batcher(self._store, self._embeddings, self._splitter, report, bar.committed,
+                           self._overlap_writes)
         try:
             for path in files:
                 for item in load_path(path, int(self._settings.max_file_mb * 1e6)):
@@ -227,7 +249,8 @@ class IngestService:
     def ingest_articles(self, articles: Iterable[Article]) -> IngestReport:
         """Ingest articles built in code (evaluation sets, tests) through the same path as files."""
         report = IngestReport()
-        batcher = _Batcher(self._store, self._embeddings, self._splitter, report, lambda _: None)
+        batcher = _Batcher(self._store, self._embeddings, self._splitter, report, lambda _: None,
+                           self._overlap_writes)
         try:
             for article in articles:
                 batcher.add(article)

@@ -167,8 +167,20 @@ def test_store_rejects_a_batch_naming_a_document_twice(store):
     assert store.count() == 0 and store.documents() == []
 
 
-def test_writes_run_in_order_on_the_writer_thread(ingest_service, store, monkeypatch, unit_settings):
+def service_with_cores(cores, monkeypatch, unit_settings, store, fake_embeddings):
+    """An ingest service on a machine with this many cores and a 2-thread embedder."""
+    from ingest.service import IngestService
+
+    monkeypatch.setattr(service_module.os, "cpu_count", lambda: cores)
+    return IngestService(unit_settings.model_copy(update={"embedding_threads": 2}), store, fake_embeddings)
+
+
+@pytest.mark.parametrize("cores, writer", [(4, "kabar-ingest-writer"), (2, "MainThread")])
+def test_writes_run_in_order_on_a_writer_thread_only_when_a_core_is_free(store, monkeypatch, unit_settings,
+                                                                          fake_embeddings, cores, writer):
     import threading
+
+    ingest_service = service_with_cores(cores, monkeypatch, unit_settings, store, fake_embeddings)
 
     seen: list[tuple[str, list[str]]] = []
     many = ChunkStore.write_documents
@@ -180,15 +192,18 @@ def test_writes_run_in_order_on_the_writer_thread(ingest_service, store, monkeyp
     monkeypatch.setattr(ChunkStore, "write_documents", write_documents)
     articles = [article(i) for i in range(30)]
     report = ingest_service.ingest_articles(articles)
-    assert all(name.startswith("kabar-ingest-writer") for name, _ in seen)
+    assert seen and all(name.startswith(writer) for name, _ in seen)
     assert [d for _, ids in seen for d in ids] == [a.doc_id for a in articles]  # committed in order
     assert report.added == [a.title for a in articles]
     assert_consistent(store, {a.doc_id: a for a in articles}, unit_settings)
 
 
-def test_a_failed_write_stops_the_ingest_and_later_batches_stay_uncommitted(ingest_service, store, monkeypatch):
+@pytest.mark.parametrize("cores", [4, 2])
+def test_a_failed_write_stops_the_ingest_and_later_batches_stay_uncommitted(store, monkeypatch, unit_settings,
+                                                                             fake_embeddings, cores):
     from core.errors import StoreUnavailable
 
+    ingest_service = service_with_cores(cores, monkeypatch, unit_settings, store, fake_embeddings)
     many, calls = ChunkStore.write_documents, []
 
     def fails_second(self, batch):
