@@ -51,9 +51,12 @@ class Assistant:
 
     @cached_property
     def chat_service(self) -> ChatService:
+        from app.answerable import AnswerabilityJudge
+
         backend = self._chat_backend
+        judge = AnswerabilityJudge(backend.model) if self.settings.answer_judge else None
         return ChatService(self.settings, self.retriever, self.embeddings, backend.model,
-                           llm_description=f"The chat model at {backend.base_url}")
+                           llm_description=f"The chat model at {backend.base_url}", judge=judge)
 
     def warm_up(self) -> None:
         """Load every model now, so the first question does not pay for it."""

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator, Sequence, Union
+from typing import TYPE_CHECKING, Iterator, Optional, Sequence
 
 import numpy as np
 from langchain_core.prompts import ChatPromptTemplate
 
+from app.answerable import AnswerabilityJudge
 from app.citations import check_sentences, drop_unfinished_sentence, split_sentences
 from app.context import excerpt, select_sentences
+from app.events import Answer, ChatEvent, Retrieved, Source, Token  # noqa: F401  (re-exported)
 from app.followup import standalone_question
 from app.injection import addresses_the_assistant
 from app.language import LANGUAGE_NAMES, detect_language
@@ -27,45 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SENTENCE_CACHE_SIZE = 2048
-
-
-@dataclass
-class Source:
-    """A cited passage; ``number`` is the [n] the answer uses for it."""
-
-    number: int
-    passage: Passage
-    evidence: list[str] = field(default_factory=list)  # the passage's sentences that support the answer
-
-
-@dataclass
-class Answer:
-    """The final, verified answer."""
-
-    question: str
-    text: str
-    sources: list[Source] = field(default_factory=list)
-    refused: bool = False
-    language: str = "en"
-    retrieved: list[Passage] = field(default_factory=list, repr=False)
-
-
-@dataclass
-class Retrieved:
-    """Streaming event: the passages the answer will be built from (sent before the first token)."""
-
-    passages: list[Passage]
-    question: str = ""  # what was searched for: a follow-up rewritten to stand alone
-
-
-@dataclass
-class Token:
-    """Streaming event: the next piece of the answer text."""
-
-    text: str
-
-
-ChatEvent = Union[Retrieved, Token, Answer]
 
 
 def close_to_best(passages: list[Passage], margin: float) -> list[Passage]:
@@ -97,8 +59,9 @@ class ChatService:
     """Answers questions from the store with the chat model; every caller goes through here."""
 
     def __init__(self, settings: "Settings", retriever: Retriever, embeddings: "Embeddings", llm: "BaseChatModel",
-                 llm_description: str = "the chat model"):
+                 llm_description: str = "the chat model", judge: Optional[AnswerabilityJudge] = None):
         self._settings = settings
+        self._judge = judge
         self._retriever = retriever
         self._embeddings = embeddings
         self._sentence_cache: dict[str, np.ndarray] = {}
@@ -136,9 +99,32 @@ class ChatService:
             log.info("refused before generation: best similarity %.3f", best)
             yield self._refusal(question, language, passages)
             return
+        messages = self._messages(question, language, passages)
+        odds = self._answerability(messages)
+        if odds is not None and odds < self._settings.min_answer_log_odds:
+            log.info("refused before generation: the judge's log-odds %.2f", odds)
+            yield self._refusal(question, language, passages, odds)
+            return
         generate = self._generate_verified if verified else self._generate
-        raw = yield from generate(question, language, passages)
-        yield self._verify(question, language, raw, passages)
+        raw = yield from generate(messages, passages)
+        answer = self._verify(question, language, raw, passages)
+        answer.answerability = odds
+        yield answer
+
+    def answerability(self, question: str) -> Optional[float]:
+        """The judge's log-odds for a stand-alone question, as ``stream`` gates on it (for calibration)."""
+        question = self._validate(question)
+        passages = close_to_best(self.retrieve(question), self._settings.relevance_margin)
+        return self._answerability(self._messages(question, detect_language(question), passages))
+
+    def _answerability(self, messages) -> Optional[float]:
+        """The judge's verdict on whether the passages state the answer (None: no judge, or no verdict)."""
+        if self._judge is None:
+            return None
+        try:
+            return self._judge.log_odds(messages)
+        except Exception as err:  # openai/httpx raise many connection error types
+            raise ModelUnavailable(f"{self._llm_description} did not answer: {err}") from err
 
     def _standalone(self, question: str, history: Sequence[tuple[str, str]], language: str) -> str:
         try:
@@ -181,13 +167,13 @@ class ChatService:
                                   skip=[p.title for p in passages if p.title])
         return [excerpt(group, rows) for group, rows in zip(sentences, chosen)]
 
-    def _generate(self, question: str, language: str, passages: list[Passage]) -> Iterator[Token]:
+    def _generate(self, messages, passages: list[Passage]) -> Iterator[Token]:
         """Stream the model's tokens, holding back a leading refusal marker; returns the full text."""
         pieces: list[str] = []
         held = ""
         finish = None
         try:
-            for chunk in self._llm.stream(self._messages(question, language, passages)):
+            for chunk in self._llm.stream(messages):
                 finish = chunk.response_metadata.get("finish_reason") or finish
                 piece = chunk.content if isinstance(chunk.content, str) else ""
                 pieces.append(piece)
@@ -203,7 +189,7 @@ class ChatService:
         raw = "".join(pieces)
         return drop_unfinished_sentence(raw) if finish == "length" else raw
 
-    def _generate_verified(self, question: str, language: str, passages: list[Passage]) -> Iterator[Token]:
+    def _generate_verified(self, messages, passages: list[Passage]) -> Iterator[Token]:
         """Release each sentence once it is complete and supported; returns the full draft."""
         draft, released, checked, embedded = "", 0, 0, {}
 
@@ -212,7 +198,7 @@ class ChatService:
             embedded.update(zip(missing, self._embed_sentences(missing)))
             return np.array([embedded[t] for t in texts], dtype=np.float32)
 
-        tokens = self._generate(question, language, passages)
+        tokens = self._generate(messages, passages)
         while True:
             try:
                 draft += next(tokens).text
@@ -281,5 +267,6 @@ class ChatService:
         return rows
 
     @staticmethod
-    def _refusal(question: str, language: str, passages: list[Passage]) -> Answer:
-        return Answer(question, refusal_text(language), [], refused=True, language=language, retrieved=passages)
+    def _refusal(question: str, language: str, passages: list[Passage], answerability: Optional[float] = None) -> Answer:
+        return Answer(question, refusal_text(language), [], refused=True, language=language, retrieved=passages,
+                      answerability=answerability)

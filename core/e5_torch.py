@@ -123,7 +123,6 @@ class E5Encoder:
 
     def __call__(self, ids, mask):
         """Last hidden states (batch, width, hidden) of token ids with their 0/1 attention mask."""
-        import torch
         from torch.nn import functional as F
 
         w, h, eps = self.w, self.hidden, self.eps

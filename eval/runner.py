@@ -17,7 +17,8 @@ from eval.metrics import contains_gold, gold_rank, token_f1
 log = logging.getLogger(__name__)
 SETTINGS_SHOWN = {"retrieval_mode", "embedding_backend", "embedding_model_path", "chunk_size", "chunk_overlap",
                   "top_k", "fetch_k", "fusion", "rrf_k", "dense_weight", "keyword_weight", "keyword_language_match",
-                  "headline_match", "min_relevance", "min_support", "llm_model"}
+                  "headline_match", "min_relevance", "min_support", "llm_model", "answer_judge",
+                  "min_answer_log_odds"}
 
 
 @dataclass
@@ -36,6 +37,7 @@ class QuestionRecord:
     refused: Optional[bool] = None
     cited_docs: list[str] = field(default_factory=list)
     answer_s: Optional[float] = None
+    answerability: Optional[float] = None  # the judge's yes/no log-odds (None: judge off)
     contains: Optional[bool] = None
     f1: Optional[float] = None
     language_match: Optional[bool] = None
@@ -104,6 +106,7 @@ def answer_one(assistant: Assistant, item: EvalItem, record: QuestionRecord) -> 
         return
     record.answer_s = time.perf_counter() - start
     record.answer, record.refused = answer.text, answer.refused
+    record.answerability = answer.answerability
     record.cited_docs = [source.passage.doc_id for source in answer.sources]
     record.language_match = detect_language(answer.text) == detect_language(item.question)
     if item.answers:

@@ -1,0 +1,56 @@
+"""The answerability judge: the chat model says whether the passages state the answer, before it writes one.
+
+Retrieval scores cannot tell "the passage is about this" from "the passage answers this" (IDK-MRC's
+unanswerable questions are rewordings about the same paragraph), so the gate asks the model itself and
+reads the log-odds of its first token, yes against no; ``python -m eval.calibrate_refusal --gate judge``
+picks the threshold on data. The judge's messages repeat the answer prompt and add one line, so the
+server's prompt cache serves the answer's prompt afterwards and the judge costs a few tokens, not a prompt.
+"""
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Optional
+
+from langchain_core.messages import BaseMessage, HumanMessage
+
+from prompts import load_prompt
+
+if TYPE_CHECKING:
+    from langchain_core.language_models.chat_models import BaseChatModel
+
+YES, NO = "yes", "no"
+CERTAIN = 20.0  # the log-odds given to a bare "yes"/"no" from a server that returns no log-probabilities
+
+
+def judge_messages(answer_messages: list[BaseMessage]) -> list[BaseMessage]:
+    """The answer prompt with the yes/no question added to its last (user) message."""
+    *head, last = answer_messages
+    return [*head, HumanMessage(f"{last.content}\n\n{load_prompt('answerable')}")]
+
+
+def _probability(entries: list[dict], word: str) -> float:
+    """Summed probability of the first-token variants of ``word`` ("yes", "Yes", " yes", ...)."""
+    return sum(math.exp(e["logprob"]) for e in entries if e.get("token", "").strip().lower() == word)
+
+
+def log_odds_from_response(content: str, logprobs: Optional[dict]) -> Optional[float]:
+    """log P(yes) - log P(no) of the first token; from the text alone when the server gave no log-probabilities."""
+    entries = ((logprobs or {}).get("content") or [{}])[0].get("top_logprobs") or []
+    if entries:
+        yes, no = _probability(entries, YES), _probability(entries, NO)
+        if yes or no:
+            return math.log(max(yes, 1e-9)) - math.log(max(no, 1e-9))
+    word = content.strip().lower().rstrip(".!")
+    return CERTAIN if word.startswith(YES) else -CERTAIN if word.startswith(NO) else None
+
+
+class AnswerabilityJudge:
+    """One single-token call to the chat model; returns the yes/no log-odds (None: no verdict)."""
+
+    def __init__(self, llm: "BaseChatModel", top_logprobs: int = 10):
+        self._llm = llm.bind(logprobs=True, top_logprobs=top_logprobs, max_tokens=1, temperature=0)
+
+    def log_odds(self, answer_messages: list[BaseMessage]) -> Optional[float]:
+        reply = self._llm.invoke(judge_messages(answer_messages))
+        content = reply.content if isinstance(reply.content, str) else ""
+        return log_odds_from_response(content, reply.response_metadata.get("logprobs"))

@@ -1,0 +1,47 @@
+"""What the chat service streams: the retrieved passages, answer text, and the final verified answer."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+from vectorstore.store import Passage
+
+
+@dataclass
+class Source:
+    """A cited passage; ``number`` is the [n] the answer uses for it."""
+
+    number: int
+    passage: Passage
+    evidence: list[str] = field(default_factory=list)  # the passage's sentences that support the answer
+
+
+@dataclass
+class Answer:
+    """The final, verified answer."""
+
+    question: str
+    text: str
+    sources: list[Source] = field(default_factory=list)
+    refused: bool = False
+    language: str = "en"
+    retrieved: list[Passage] = field(default_factory=list, repr=False)
+    answerability: Optional[float] = None  # the judge's yes/no log-odds; None when it was not asked
+
+
+@dataclass
+class Retrieved:
+    """Streaming event: the passages the answer will be built from (sent before the first token)."""
+
+    passages: list[Passage]
+    question: str = ""  # what was searched for: a follow-up rewritten to stand alone
+
+
+@dataclass
+class Token:
+    """Streaming event: the next piece of the answer text."""
+
+    text: str
+
+
+ChatEvent = Union[Retrieved, Token, Answer]

@@ -1,0 +1,93 @@
+"""The answerability judge: reading yes/no log-odds, its prompt, and the gate it drives in the chat service."""
+from __future__ import annotations
+
+import math
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from app.answerable import CERTAIN, judge_messages, log_odds_from_response
+
+ARTICLE = ("Ekonomi\nHarga Beras Turun\n\nHarga beras medium di Pasar Cipinang turun menjadi Rp 11.200 per "
+           "kilogram pada pekan ini. Panen raya di Jawa Tengah membuat pasokan melimpah.\n")
+REPLY = "Harga beras medium turun menjadi Rp 11.200 per kilogram [1]."
+
+
+def logprobs(*pairs: tuple[str, float]) -> dict:
+    return {"content": [{"token": pairs[0][0], "logprob": pairs[0][1],
+                         "top_logprobs": [{"token": t, "logprob": lp} for t, lp in pairs]}]}
+
+
+def test_log_odds_sum_the_case_and_space_variants():
+    odds = log_odds_from_response("yes", logprobs(("yes", math.log(0.5)), ("Yes", math.log(0.2)),
+                                                  (" no", math.log(0.1)), ("No", math.log(0.1))))
+    assert odds == pytest.approx(math.log(0.7 / 0.2))
+
+
+def test_log_odds_negative_when_no_is_likelier():
+    assert log_odds_from_response("no", logprobs(("no", math.log(0.9)), ("yes", math.log(0.05)))) < 0
+
+
+def test_only_one_side_seen_is_bounded_not_infinite():
+    odds = log_odds_from_response("yes", logprobs(("yes", math.log(0.99)), ("The", math.log(0.01))))
+    assert 0 < odds < 25
+
+
+def test_without_logprobs_the_word_decides():
+    assert log_odds_from_response("Yes.", None) == CERTAIN
+    assert log_odds_from_response(" no", {}) == -CERTAIN
+    assert log_odds_from_response("Harga beras turun [1].", None) is None
+
+
+def test_judge_prompt_extends_the_answer_prompt_so_the_prompt_cache_is_reused():
+    answer = [SystemMessage("rules"), HumanMessage("Passages:\n[1] x\n\nQuestion: q")]
+    judged = judge_messages(answer)
+    assert judged[0] == answer[0]
+    assert judged[1].content.startswith(answer[1].content)
+    assert "yes or no" in judged[1].content
+
+
+class QueuedJudge:
+    """A fake judge that returns queued log-odds and remembers what it was shown."""
+
+    def __init__(self, *odds):
+        self.odds, self.seen = list(odds), []
+
+    def log_odds(self, messages):
+        self.seen.append(messages)
+        return self.odds.pop(0)
+
+
+@pytest.fixture
+def service_with(tmp_path, unit_settings, fake_embeddings):
+    def build(judge, threshold=0.0):
+        from app.api import Assistant
+        from app.chat import ChatService
+
+        settings = unit_settings.model_copy(update={"min_relevance": 0.0, "min_support": 0.0,
+                                                    "min_answer_log_odds": threshold})
+        kb = Assistant(settings)
+        kb.__dict__["embeddings"] = fake_embeddings
+        article = tmp_path / "beras.txt"
+        article.write_text(ARTICLE, encoding="utf-8")
+        assert kb.ingest([article]).added
+        return ChatService(settings, kb.retriever, fake_embeddings, FakeListChatModel(responses=[REPLY]),
+                           judge=judge)
+    return build
+
+
+def test_judge_below_threshold_refuses_without_writing_an_answer(service_with):
+    judge = QueuedJudge(-2.5)
+    answer = service_with(judge, threshold=-1.0).ask("Berapa harga beras pada tahun 1998?")
+    assert answer.refused and answer.sources == [] and answer.answerability == -2.5
+    assert "Cipinang" in judge.seen[0][-1].content  # it judged the retrieved passage
+
+
+def test_judge_above_threshold_lets_the_answer_through(service_with):
+    answer = service_with(QueuedJudge(1.5), threshold=-1.0).ask("Berapa harga beras medium?")
+    assert not answer.refused and "11.200" in answer.text and answer.answerability == 1.5
+
+
+def test_no_verdict_does_not_refuse(service_with):
+    assert not service_with(QueuedJudge(None), threshold=5.0).ask("Berapa harga beras medium?").refused
