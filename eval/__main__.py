@@ -1,4 +1,4 @@
-"""``python -m eval``: retrieval and answer quality of Kabar on NTREX, FacQA and IDK-MRC."""
+"""``python -m eval``: retrieval and answer quality of Kabar on NTREX, FacQA, IDK-MRC and the sample article."""
 from __future__ import annotations
 
 import argparse
@@ -14,7 +14,7 @@ from core.env import configure_offline_environment
 configure_offline_environment()
 
 from eval.configs import ablation_configs, compare_configs, kabar_config  # noqa: E402  (after the offline switches)
-from eval.datasets import load_set  # noqa: E402
+from eval.datasets import DEFAULT_FILES, load_set  # noqa: E402
 from eval.report import render_table, summarise, write_json  # noqa: E402
 from eval.runner import run_one  # noqa: E402
 
@@ -25,6 +25,9 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument("--ntrex", type=Path, help="ntrex/docs.jsonl: English headline -> Indonesian article")
     parser.add_argument("--facqa", type=Path, help="facqa/valid.csv: factoid questions over news passages")
     parser.add_argument("--idk-mrc", type=Path, help="idk_mrc/valid.json: answerable and unanswerable questions")
+    parser.add_argument("--sample", type=Path, nargs="?", const=DEFAULT_FILES["sample"],
+                        help="questions written for the sample article, answerable and not "
+                        f"(default file: {DEFAULT_FILES['sample'].relative_to(DEFAULT_FILES['sample'].parents[2])})")
     parser.add_argument("--limit", type=int, help="questions per set, a fixed-seed sample (default: all)")
     parser.add_argument("--seed", type=int, default=13, help="sampling seed (default 13)")
     parser.add_argument("--retrieval-only", action="store_true", help="skip the chat model")
@@ -37,8 +40,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="write every metric and per-question record here")
     parser.add_argument("--data-dir", type=Path, help="where indexes are built and kept (default: a temp dir, deleted)")
     args = parser.parse_args(argv)
-    if not (args.ntrex or args.facqa or args.idk_mrc):
-        parser.error("name at least one dataset: --ntrex, --facqa or --idk-mrc")
+    if not (args.ntrex or args.facqa or args.idk_mrc or args.sample):
+        parser.error("name at least one dataset: --ntrex, --facqa, --idk-mrc or --sample")
     if args.limit is not None and args.limit <= 0:
         parser.error("--limit must be positive")
     return args
@@ -49,7 +52,7 @@ def run(args: argparse.Namespace, base_dir: Path) -> tuple[list, list[dict]]:
     configs = compare_configs() if args.compare else [kabar_config(args.retrieval_mode)]
     if args.ablate:
         configs = [c for c in configs if c.name != "kabar-hybrid"] + ablation_configs()
-    files = {"ntrex": args.ntrex, "facqa": args.facqa, "idk_mrc": args.idk_mrc}
+    files = {"ntrex": args.ntrex, "facqa": args.facqa, "idk_mrc": args.idk_mrc, "sample": args.sample}
     results, summaries = [], []
     for name, path in files.items():
         if path is None:

@@ -1,8 +1,10 @@
-"""``python -m eval.calibrate_refusal``: the best-score threshold that best separates IDK-MRC's unanswerable questions.
+"""``python -m eval.calibrate_refusal``: the refusal threshold that best separates IDK-MRC's unanswerable questions.
 
-The refusal gate is ``settings.min_relevance`` compared with the best cosine similarity among the
-passages retrieved (with dense retrieval, ``passages[0].score``); this measures that gate alone,
-before any model call, for the retrieval mode and top_k the settings name.
+Two gates, each measured alone: ``--gate score`` sweeps ``settings.min_relevance`` against the best
+cosine similarity retrieved; ``--gate judge`` sweeps ``settings.min_answer_log_odds`` against the chat
+model's yes/no log-odds that the passages state the answer (app/answerable.py). ``--holdout N`` leaves
+out the questions ``python -m eval --limit N`` asks (same seed), so the threshold is tuned on other
+questions of the same file than the ones the quality table reports.
 """
 from __future__ import annotations
 
@@ -20,11 +22,11 @@ from core.env import configure_offline_environment
 configure_offline_environment()
 
 from eval.configs import kabar_config  # noqa: E402  (after the offline switches)
-from eval.datasets import load_set  # noqa: E402
+from eval.datasets import load_set, sample_items  # noqa: E402
 from eval.metrics import median, refusal_scores  # noqa: E402
 from eval.runner import run_one  # noqa: E402
 
-DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "calibrate_refusal.json"
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def candidate_thresholds(scores: list[float]) -> list[float]:
@@ -56,12 +58,19 @@ def score_summary(scores: list[float], unanswerable: list[bool], current: float)
     answerable_scores = [s for s, u in zip(scores, unanswerable) if not u]
     unanswerable_scores = [s for s, u in zip(scores, unanswerable) if u]
     return {
-        "median_best_score_answerable": median(answerable_scores),
-        "median_best_score_unanswerable": median(unanswerable_scores),
-        "current_min_relevance": current,
+        "median_score_answerable": median(answerable_scores),
+        "median_score_unanswerable": median(unanswerable_scores),
+        "current_threshold": current,
         "current": refusal_scores([s < current for s in scores], unanswerable),
         "refuse_all": refusal_scores([True] * len(scores), unanswerable),
+        "auc": separation_auc(answerable_scores, unanswerable_scores),
     }
+
+
+def separation_auc(answerable: list[float], unanswerable: list[float]) -> Optional[float]:
+    """Chance that an answerable question scores above an unanswerable one (0.5: the gate is blind)."""
+    pairs = [(a > u) + 0.5 * (a == u) for a in answerable for u in unanswerable]
+    return sum(pairs) / len(pairs) if pairs else None
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
@@ -70,26 +79,57 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument("--idk-mrc", type=Path, required=True, help="idk_mrc/valid.json")
     parser.add_argument("--limit", type=int, help="questions, a fixed-seed sample (default: all)")
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--retrieval-mode", choices=["dense", "keyword", "hybrid"], default="dense")
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"output (default {DEFAULT_JSON})")
+    parser.add_argument("--retrieval-mode", choices=["dense", "keyword", "hybrid"], default="hybrid")
+    parser.add_argument("--gate", choices=["score", "judge"], default="judge",
+                        help="score: best retrieval similarity; judge: the chat model's yes/no log-odds")
+    parser.add_argument("--holdout", type=int, default=150,
+                        help="leave out the questions `python -m eval --limit N --seed SEED` asks (0: none)")
+    parser.add_argument("--json", type=Path, help="output (default eval/results/calibrate_refusal_<gate>.json)")
     parser.add_argument("--data-dir", type=Path, help="index folder to keep (default: a temp dir, deleted)")
     return parser.parse_args(argv)
 
 
+def calibration_set(args: argparse.Namespace):
+    """IDK-MRC with the eval command's questions left out, then a fixed-seed sample of the rest."""
+    full = load_set("idk_mrc", args.idk_mrc, None, args.seed)
+    reported = {item.qid for item in sample_items(full.items, args.holdout, args.seed)} if args.holdout else set()
+    rest = [item for item in full.items if item.qid not in reported]
+    return type(full)(full.name, full.articles, sample_items(rest, args.limit, args.seed))
+
+
+def judge_scores(config, data_dir: Path, records) -> None:
+    """Ask the judge about every question over the index already built; its log-odds become best_score."""
+    from app.api import Assistant
+    from eval.runner import _progress
+
+    assistant = Assistant(config.settings(data_dir, for_retrieval=False))
+    try:
+        chat = assistant.chat_service
+        for record in _progress(records, "judge"):
+            record.best_score = chat.answerability(record.question)
+    finally:
+        assistant.close()
+
+
 def calibrate(args: argparse.Namespace, data_dir: Path) -> dict:
-    """Index the contexts, take every question's best score, sweep the thresholds."""
-    eval_set = load_set("idk_mrc", args.idk_mrc, args.limit, args.seed)
-    result = run_one(eval_set, kabar_config(args.retrieval_mode), data_dir, retrieval_only=True)
+    """Index the contexts, take every question's gate score, sweep the thresholds."""
+    eval_set = calibration_set(args)
+    config = kabar_config(args.retrieval_mode)
+    result = run_one(eval_set, config, data_dir, retrieval_only=True)
     if result.error:
         raise SystemExit(f"retrieval failed: {result.error}")
+    current = result.min_relevance
+    if args.gate == "judge":
+        judge_scores(config, data_dir, result.records)
+        current = config.settings(data_dir, for_retrieval=False).min_answer_log_odds
     kept = [r for r in result.records if r.best_score is not None]
     scores, unanswerable = [r.best_score for r in kept], [not r.answerable for r in kept]
     rows = sweep(scores, unanswerable)
-    return {"dataset": str(args.idk_mrc), "limit": args.limit, "seed": args.seed,
-            "retrieval_mode": args.retrieval_mode, "questions": len(kept),
+    return {"dataset": str(args.idk_mrc), "gate": args.gate, "limit": args.limit, "seed": args.seed,
+            "holdout": args.holdout, "retrieval_mode": args.retrieval_mode, "questions": len(kept),
             "unanswerable": sum(unanswerable), "best": best_threshold(rows),
-            **score_summary(scores, unanswerable, result.min_relevance), "sweep": rows,
-            "scores": [{"qid": r.qid, "answerable": r.answerable, "best_score": r.best_score} for r in kept]}
+            **score_summary(scores, unanswerable, current), "sweep": rows,
+            "scores": [{"qid": r.qid, "answerable": r.answerable, "score": r.best_score} for r in kept]}
 
 
 def _num(value: Optional[float], digits: int = 3) -> str:
@@ -105,6 +145,7 @@ def _line(label: str, scores: dict, threshold: Optional[float] = None) -> str:
 def main(argv: Optional[list[str]] = None) -> int:
     """Print the best gate threshold and write every threshold's scores as JSON."""
     args = parse_args(argv)
+    args.json = args.json or RESULTS / f"calibrate_refusal_{args.gate}.json"
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="kabar-calibrate-"))
     try:
@@ -113,11 +154,12 @@ def main(argv: Optional[list[str]] = None) -> int:
         if args.data_dir is None:
             shutil.rmtree(data_dir, ignore_errors=True)
     print(f"{report['questions']} questions ({report['unanswerable']} unanswerable), mode {args.retrieval_mode}")
-    print(f"median best score: answerable {_num(report['median_best_score_answerable'], 4)}, "
-          f"unanswerable {_num(report['median_best_score_unanswerable'], 4)}")
+    print(f"separation AUC {_num(report['auc'])}")
+    print(f"median gate score: answerable {_num(report['median_score_answerable'], 4)}, "
+          f"unanswerable {_num(report['median_score_unanswerable'], 4)}")
     if report["best"]:
         print(_line("best threshold", report["best"], report["best"]["threshold"]))
-    print(_line("current min_relevance", report["current"], report["current_min_relevance"]))
+    print(_line("current setting", report["current"], report["current_threshold"]))
     print(_line("refuse everything", report["refuse_all"]))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=1), encoding="utf-8")

@@ -19,6 +19,7 @@ DEFAULT_FILES = {
     "ntrex": SHARED_DATA / "ntrex" / "docs.jsonl",
     "facqa": SHARED_DATA / "facqa" / "valid.csv",
     "idk_mrc": SHARED_DATA / "idk_mrc" / "valid.json",
+    "sample": REPO / "eval" / "data" / "sample_article_questions.json",
 }
 
 _NO_SPACE_BEFORE = re.compile(r"\s+([.,!?;:%)\]}])")
@@ -120,7 +121,19 @@ def load_idk_mrc(path: Path) -> EvalSet:
     return EvalSet("idk_mrc", list(articles.values()), items)
 
 
-LOADERS = {"ntrex": load_ntrex, "facqa": load_facqa, "idk_mrc": load_idk_mrc}
+def load_sample(path: Path) -> EvalSet:
+    """The sample article with questions written for it: answerable ones, and on-topic ones it does not answer."""
+    spec = json.loads(Path(path).read_text(encoding="utf-8"))
+    article_path = REPO / spec["article"]
+    doc_id = stable_doc_id("sample", spec["article"])
+    title, _, body = article_path.read_text(encoding="utf-8").partition("\n")[2].partition("\n")
+    articles = [Article(doc_id=doc_id, text=body.strip(), source=str(article_path), title=title.strip())]
+    items = [EvalItem(qid=q["id"], question=q["question"], gold_doc=doc_id if q["answers"] else None,
+                      answers=q["answers"], answerable=bool(q["answers"])) for q in spec["questions"]]
+    return EvalSet("sample", articles, items)
+
+
+LOADERS = {"ntrex": load_ntrex, "facqa": load_facqa, "idk_mrc": load_idk_mrc, "sample": load_sample}
 
 
 def sample_items(items: list[EvalItem], limit: Optional[int], seed: int) -> list[EvalItem]:

@@ -20,7 +20,8 @@ FOOTNOTES = [
     "Refusal P/R/F1: positive class = refused, truth = unanswerable; '-' where undefined "
     "(no refusals, or no unanswerable questions: then 'Refused' is the false-refusal rate).",
     "Cite P: of all sources cited in answers (micro-average), the share whose passage belongs to the "
-    "question's gold document. Lang: detected answer (or refusal) language = question language.",
+    "question's gold document. Fabr.: unanswerable questions answered with a citation (a fabricated "
+    "citation). Lang: detected answer (or refusal) language = question language.",
 ]
 
 
@@ -33,6 +34,7 @@ def _generation_summary(records: list[QuestionRecord]) -> dict:
         "refusal": refusal,
         "citation_precision": citation_precision([r.cited_docs for r in done], [r.gold_doc for r in done]),
         "language_match": mean(r.language_match for r in done),
+        "fabricated_citations": sum(1 for r in done if not r.answerable and not r.refused and r.cited_docs),
         "seconds_per_question_median": median(r.answer_s for r in done),
         "errors": sum(r.error is not None for r in records),
     }
@@ -80,7 +82,7 @@ def table_rows(summaries: list[dict]) -> tuple[list[str], list[list[str]]]:
     header = ["Dataset", "Config", "Qs (ans/unans)", "Chunks", "R@1", "R@5", "R@10", "MRR", "Ret ms", "Gate"]
     generated = any("generation" in s for s in summaries)
     if generated:
-        header += ["Contains", "F1", "Ref P", "Ref R", "Ref F1", "Refused", "Cite P", "Lang", "s/q"]
+        header += ["Contains", "F1", "Ref P", "Ref R", "Ref F1", "Refused", "Cite P", "Fabr.", "Lang", "s/q"]
     rows = []
     for s in summaries:
         row = [s["dataset"], s["config"], f"{s['questions']} ({s['answerable']}/{s['unanswerable']})",
@@ -96,10 +98,11 @@ def table_rows(summaries: list[dict]) -> tuple[list[str], list[list[str]]]:
 
 def _generation_cells(gen: Optional[dict]) -> list[str]:
     if not gen:
-        return ["-"] * 9
+        return ["-"] * 10
     ref = gen["refusal"]
     return [_fmt(gen["contains_gold"]), _fmt(gen["token_f1"]), _fmt(ref["precision"]), _fmt(ref["recall"]),
-            _fmt(ref["f1"]), _fmt(ref["rate"]), _fmt(gen["citation_precision"]), _fmt(gen["language_match"]),
+            _fmt(ref["f1"]), _fmt(ref["rate"]), _fmt(gen["citation_precision"]),
+            _fmt(gen.get("fabricated_citations")), _fmt(gen["language_match"]),
             _fmt(gen["seconds_per_question_median"], 1)]
 
 

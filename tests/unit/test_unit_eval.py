@@ -108,6 +108,18 @@ def test_real_idk_mrc_and_its_sample():
     assert len(sampled.items) == 50 and len(sampled.articles) == 358
 
 
+def test_sample_article_set_has_answerable_and_on_topic_unanswerable_questions():
+    from eval.datasets import DEFAULT_FILES
+
+    sample = load_set("sample", DEFAULT_FILES["sample"])
+    assert len(sample.articles) == 1 and sample.articles[0].title.startswith("Uni Eropa dan Jepang")
+    assert "Thierry Breton" in sample.articles[0].text and not sample.articles[0].text.startswith("Kecerdasan")
+    answerable = [i for i in sample.items if i.answerable]
+    assert len(answerable) >= 5 and sum(not i.answerable for i in sample.items) >= 8
+    assert all(i.gold_doc == sample.articles[0].doc_id and i.answers for i in answerable)
+    assert all(i.gold_doc is None for i in sample.items if not i.answerable)
+
+
 # --- metrics -------------------------------------------------------------------------------------
 def test_normalisation_and_contains_gold():
     assert normalise_answer("  GA-181,  Pekanbaru! ") == "ga 181 pekanbaru"
@@ -171,6 +183,16 @@ def test_summary_and_table_from_records():
     assert summary["gate"]["tp"] == 1 and summary["gate"]["fp"] == 1  # 0.7 and 0.6 fall below 0.75
     text = render_table([summary], "t")
     assert "idk_mrc" in text and "kabar-dense" in text and "0.500" in text
+
+
+def test_fabricated_citations_count_unanswerable_questions_answered_with_a_source():
+    records = [QuestionRecord("u1", "q?", False, None, refused=False, cited_docs=["d"], language_match=True),
+               QuestionRecord("u2", "q?", False, None, refused=True, language_match=True),
+               QuestionRecord("u3", "q?", False, None, refused=False, cited_docs=[], language_match=True),
+               QuestionRecord("a1", "q?", True, "d", refused=False, cited_docs=["d"], language_match=True)]
+    gen = summarise(RunResult("sample", "kabar-hybrid", records, {}, 0.75, generated=True))["generation"]
+    assert gen["fabricated_citations"] == 1
+    assert gen["refusal"]["tp"] == 1 and gen["refusal"]["fn"] == 2
 
 
 # --- configurations and the command line ----------------------------------------------------------
