@@ -54,7 +54,7 @@ class Assistant:
         from app.answerable import AnswerabilityJudge
 
         backend = self._chat_backend
-        judge = AnswerabilityJudge(backend.model) if self.settings.answer_judge else None
+        judge = None if self.settings.answer_judge == "off" else AnswerabilityJudge(backend.model)
         return ChatService(self.settings, self.retriever, self.embeddings, backend.model,
                            llm_description=f"The chat model at {backend.base_url}", judge=judge)
 

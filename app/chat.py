@@ -17,6 +17,7 @@ from app.injection import addresses_the_assistant
 from app.language import LANGUAGE_NAMES, detect_language
 from core.errors import BadQuestion, ModelUnavailable
 from prompts import REFUSAL_MARKER, load_prompt, refusal_text
+from vectorstore.analysis import question_language, text_language
 from vectorstore.retriever import Retriever
 from vectorstore.store import Passage
 
@@ -100,7 +101,7 @@ class ChatService:
             yield self._refusal(question, language, passages)
             return
         messages = self._messages(question, language, passages)
-        odds = self._answerability(messages)
+        odds = self._answerability(messages) if self._judges(question, passages) else None
         if odds is not None and odds < self._settings.min_answer_log_odds:
             log.info("refused before generation: the judge's log-odds %.2f", odds)
             yield self._refusal(question, language, passages, odds)
@@ -116,6 +117,14 @@ class ChatService:
         question = self._validate(question)
         passages = close_to_best(self.retrieve(question), self._settings.relevance_margin)
         return self._answerability(self._messages(question, detect_language(question), passages))
+
+    def _judges(self, question: str, passages: list[Passage]) -> bool:
+        """Whether to ask the judge: its threshold is calibrated on questions in the passages' language,
+        and across languages its log-odds run lower (English questions on the Indonesian sample article)."""
+        if self._judge is None or self._settings.answer_judge == "off":
+            return False
+        language = question_language(question)
+        return self._settings.answer_judge == "always" or any(text_language(p.text) == language for p in passages)
 
     def _answerability(self, messages) -> Optional[float]:
         """The judge's verdict on whether the passages state the answer (None: no judge, or no verdict)."""

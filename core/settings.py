@@ -92,11 +92,12 @@ class Settings(BaseSettings):
         0.04, ge=0, description="Passages scoring this far below the best one are left out of the answer "
         "(e5 cosines are compressed: another topic sharing a few words scores 0.05-0.08 below)."
     )
-    answer_judge: bool = Field(
-        True, description="Ask the chat model whether the passages state the answer before it writes one."
+    answer_judge: Literal["off", "same-language", "always"] = Field(
+        "same-language", description="Ask the chat model whether the passages state the answer before it writes "
+        "one: for questions in the passages' language (where it is calibrated), for all, or never."
     )
     min_answer_log_odds: float = Field(
-        0.0, description="The judge's yes-vs-no log-odds below this means 'not in the articles' "
+        0.18, description="The judge's yes-vs-no log-odds below this means 'not in the articles' "
         "(tuned by python -m eval.calibrate_refusal --gate judge)."
     )
     min_support: float = Field(0.83, description="Answer sentence vs cited passage similarity needed to keep it.")

@@ -15,7 +15,7 @@ configure_offline_environment()
 
 from eval.configs import ablation_configs, compare_configs, kabar_config  # noqa: E402  (after the offline switches)
 from eval.datasets import DEFAULT_FILES, load_set  # noqa: E402
-from eval.report import render_table, summarise, write_json  # noqa: E402
+from eval.report import judged_at, render_table, summarise, write_json  # noqa: E402
 from eval.runner import run_one  # noqa: E402
 
 
@@ -37,6 +37,9 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                         help="keyword, dense, hybrid and a common-default MiniLM setup on the same questions")
     parser.add_argument("--ablate", action="store_true",
                         help="the default hybrid, the 2026-11-27 one, and the default less one change at a time")
+    parser.add_argument("--judge-at", type=float, nargs="+", default=[], metavar="T",
+                        help="also score each answered run as if the judge refused below T; run with "
+                        "KABAR_MIN_ANSWER_LOG_ODDS=-1000 so that every question gets its answer first")
     parser.add_argument("--json", type=Path, help="write every metric and per-question record here")
     parser.add_argument("--data-dir", type=Path, help="where indexes are built and kept (default: a temp dir, deleted)")
     args = parser.parse_args(argv)
@@ -60,8 +63,10 @@ def run(args: argparse.Namespace, base_dir: Path) -> tuple[list, list[dict]]:
         eval_set = load_set(name, path, args.limit, args.seed)
         for config in configs:
             result = run_one(eval_set, config, base_dir / config.index_key / name, args.retrieval_only)
-            results.append(result)
-            summaries.append(summarise(result))
+            variants = [] if args.retrieval_only else [judged_at(result, t) for t in args.judge_at]
+            for run in (result, *variants):
+                results.append(run)
+                summaries.append(summarise(run))
     return results, summaries
 
 

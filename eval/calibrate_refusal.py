@@ -39,17 +39,21 @@ def candidate_thresholds(scores: list[float]) -> list[float]:
 
 
 def sweep(scores: list[float], unanswerable: list[bool]) -> list[dict]:
-    """Refusal P/R/F1 of 'refuse when best score < t' for every threshold that changes a decision."""
+    """Refusal P/R/F1 of 'refuse when score < t' for every threshold that changes a decision."""
+    answerable = len(unanswerable) - sum(unanswerable)
     rows = []
     for threshold in candidate_thresholds(scores):
         result = refusal_scores([s < threshold for s in scores], unanswerable)
+        result["answerable_refused"] = result["fp"] / answerable if answerable else None
         rows.append({"threshold": threshold, **result})
     return rows
 
 
-def best_threshold(rows: list[dict]) -> Optional[dict]:
-    """Highest F1; among ties the lowest threshold, which refuses the fewest answerable questions."""
-    scored = [r for r in rows if r["f1"] is not None]
+def best_threshold(rows: list[dict], max_answerable_refused: float = 1.0) -> Optional[dict]:
+    """Highest refusal F1 among thresholds refusing at most that share of answerable questions;
+    among ties the lowest threshold, which refuses the fewest answerable questions."""
+    scored = [r for r in rows if r["f1"] is not None
+              and (r.get("answerable_refused") or 0.0) <= max_answerable_refused + 1e-12]
     return max(scored, key=lambda r: (r["f1"], -r["threshold"])) if scored else None
 
 
@@ -85,6 +89,11 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument("--holdout", type=int, default=150,
                         help="leave out the questions `python -m eval --limit N --seed SEED` asks (0: none)")
     parser.add_argument("--json", type=Path, help="output (default eval/results/calibrate_refusal_<gate>.json)")
+    parser.add_argument("--max-answerable-refused", type=float, default=0.2,
+                        help="the chosen threshold may refuse at most this share of answerable questions "
+                        "(default 0.2: an assistant that refuses more is no use; 1: plain best F1)")
+    parser.add_argument("--rescore", type=Path,
+                        help="take the scores from this earlier output instead of asking again, and re-sweep")
     parser.add_argument("--data-dir", type=Path, help="index folder to keep (default: a temp dir, deleted)")
     return parser.parse_args(argv)
 
@@ -122,14 +131,28 @@ def calibrate(args: argparse.Namespace, data_dir: Path) -> dict:
     if args.gate == "judge":
         judge_scores(config, data_dir, result.records)
         current = config.settings(data_dir, for_retrieval=False).min_answer_log_odds
-    kept = [r for r in result.records if r.best_score is not None]
-    scores, unanswerable = [r.best_score for r in kept], [not r.answerable for r in kept]
-    rows = sweep(scores, unanswerable)
+    scores = [{"qid": r.qid, "answerable": r.answerable, "score": r.best_score}
+              for r in result.records if r.best_score is not None]
+    return report_for(args, scores, current)
+
+
+def report_for(args: argparse.Namespace, scores: list[dict], current: float) -> dict:
+    """The sweep over one set of per-question gate scores, and the threshold it picks."""
+    values, unanswerable = [s["score"] for s in scores], [not s["answerable"] for s in scores]
+    rows = sweep(values, unanswerable)
     return {"dataset": str(args.idk_mrc), "gate": args.gate, "limit": args.limit, "seed": args.seed,
-            "holdout": args.holdout, "retrieval_mode": args.retrieval_mode, "questions": len(kept),
-            "unanswerable": sum(unanswerable), "best": best_threshold(rows),
-            **score_summary(scores, unanswerable, current), "sweep": rows,
-            "scores": [{"qid": r.qid, "answerable": r.answerable, "score": r.best_score} for r in kept]}
+            "holdout": args.holdout, "retrieval_mode": args.retrieval_mode, "questions": len(scores),
+            "unanswerable": sum(unanswerable), "max_answerable_refused": args.max_answerable_refused,
+            "best": best_threshold(rows, args.max_answerable_refused), "best_any": best_threshold(rows),
+            **score_summary(values, unanswerable, current), "sweep": rows, "scores": scores}
+
+
+def rescore(args: argparse.Namespace) -> dict:
+    """Re-sweep an earlier run's scores (say, with another --max-answerable-refused)."""
+    earlier = json.loads(args.rescore.read_text(encoding="utf-8"))
+    for name in ("gate", "limit", "seed", "holdout", "retrieval_mode"):
+        setattr(args, name, earlier.get(name, getattr(args, name)))
+    return report_for(args, earlier["scores"], earlier["current_threshold"])
 
 
 def _num(value: Optional[float], digits: int = 3) -> str:
@@ -138,8 +161,10 @@ def _num(value: Optional[float], digits: int = 3) -> str:
 
 def _line(label: str, scores: dict, threshold: Optional[float] = None) -> str:
     at = "" if threshold is None else f" at {threshold:.4f}"
+    answerable = scores.get("answerable_refused")
+    also = "" if answerable is None else f", {_num(answerable)} of answerable ones"
     return (f"{label}{at}: refusal P {_num(scores['precision'])} R {_num(scores['recall'])} "
-            f"F1 {_num(scores['f1'])} (refuses {_num(scores['rate'])} of questions)")
+            f"F1 {_num(scores['f1'])} (refuses {_num(scores['rate'])} of questions{also})")
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -147,18 +172,24 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parse_args(argv)
     args.json = args.json or RESULTS / f"calibrate_refusal_{args.gate}.json"
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="kabar-calibrate-"))
-    try:
-        report = calibrate(args, data_dir)
-    finally:
-        if args.data_dir is None:
-            shutil.rmtree(data_dir, ignore_errors=True)
+    if args.rescore:
+        report = rescore(args)
+    else:
+        data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="kabar-calibrate-"))
+        try:
+            report = calibrate(args, data_dir)
+        finally:
+            if args.data_dir is None:
+                shutil.rmtree(data_dir, ignore_errors=True)
     print(f"{report['questions']} questions ({report['unanswerable']} unanswerable), mode {args.retrieval_mode}")
     print(f"separation AUC {_num(report['auc'])}")
     print(f"median gate score: answerable {_num(report['median_score_answerable'], 4)}, "
           f"unanswerable {_num(report['median_score_unanswerable'], 4)}")
     if report["best"]:
-        print(_line("best threshold", report["best"], report["best"]["threshold"]))
+        print(_line(f"chosen (refusing <= {args.max_answerable_refused:.0%} of answerable)", report["best"],
+                    report["best"]["threshold"]))
+    if report["best_any"]:
+        print(_line("best F1 at any cost", report["best_any"], report["best_any"]["threshold"]))
     print(_line("current setting", report["current"], report["current_threshold"]))
     print(_line("refuse everything", report["refuse_all"]))
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Optional
 
@@ -38,6 +38,16 @@ def _generation_summary(records: list[QuestionRecord]) -> dict:
         "seconds_per_question_median": median(r.answer_s for r in done),
         "errors": sum(r.error is not None for r in records),
     }
+
+
+def judged_at(result: RunResult, threshold: float) -> RunResult:
+    """The same answers re-scored as if the judge had refused below ``threshold``: the answer written
+    does not depend on the threshold, so one run with the judge never refusing gives every threshold."""
+    records = [replace(r, refused=True, contains=False if r.contains is not None else None,
+                       f1=0.0 if r.f1 is not None else None, cited_docs=[], language_match=True)
+               if r.answerability is not None and r.answerability < threshold and not r.refused else r
+               for r in result.records]
+    return replace(result, config=f"{result.config} judge<{threshold:g} refuses", records=records)
 
 
 def summarise(result: RunResult) -> dict:

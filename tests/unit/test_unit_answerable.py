@@ -91,3 +91,9 @@ def test_judge_above_threshold_lets_the_answer_through(service_with):
 
 def test_no_verdict_does_not_refuse(service_with):
     assert not service_with(QueuedJudge(None), threshold=5.0).ask("Berapa harga beras medium?").refused
+
+
+def test_same_language_scope_skips_the_judge_across_languages(service_with):
+    judge = QueuedJudge(-9.0)
+    answer = service_with(judge, threshold=0.0).ask("How much does medium rice cost at Cipinang market?")
+    assert judge.seen == [] and answer.answerability is None

@@ -173,6 +173,15 @@ def test_threshold_sweep_finds_the_separating_gap():
     assert best["threshold"] == pytest.approx(0.775) and best["f1"] == 1.0
 
 
+def test_threshold_choice_can_cap_the_answerable_questions_refused():
+    # answerable scores 0.9, 0.5, 0.45; unanswerable 0.4, 0.3: best F1 at any cost refuses 0.45 too
+    scores, unanswerable = [0.9, 0.5, 0.45, 0.4, 0.3, 0.42], [False, False, False, True, True, True]
+    rows = sweep(scores, unanswerable)
+    assert best_threshold(rows, max_answerable_refused=0.0)["answerable_refused"] == 0.0
+    assert best_threshold(rows, max_answerable_refused=0.0)["threshold"] == pytest.approx(0.435)
+    assert best_threshold(rows, max_answerable_refused=0.34)["recall"] == 1.0
+
+
 def test_summary_and_table_from_records():
     records = [QuestionRecord("a", "q?", True, "g", rank=1, best_score=0.9, retrieval_s=0.02),
                QuestionRecord("b", "q?", True, "g", rank=None, best_score=0.7, retrieval_s=0.04),
@@ -193,6 +202,22 @@ def test_fabricated_citations_count_unanswerable_questions_answered_with_a_sourc
     gen = summarise(RunResult("sample", "kabar-hybrid", records, {}, 0.75, generated=True))["generation"]
     assert gen["fabricated_citations"] == 1
     assert gen["refusal"]["tp"] == 1 and gen["refusal"]["fn"] == 2
+
+
+def test_judge_threshold_rescoring_refuses_only_answers_the_judge_doubted():
+    from eval.report import judged_at
+
+    records = [QuestionRecord("a1", "q?", True, "d", refused=False, cited_docs=["d"], contains=True, f1=1.0,
+                              language_match=True, answerability=1.2),
+               QuestionRecord("a2", "q?", True, "d", refused=False, cited_docs=["d"], contains=True, f1=0.5,
+                              language_match=True, answerability=0.1),
+               QuestionRecord("u1", "q?", False, None, refused=False, cited_docs=["d"], language_match=False,
+                              answerability=-0.4)]
+    result = RunResult("idk_mrc", "kabar-hybrid", records, {}, 0.75, generated=True)
+    gen = summarise(judged_at(result, 0.18))["generation"]
+    assert gen["contains_gold"] == 0.5 and gen["fabricated_citations"] == 0
+    assert gen["refusal"]["tp"] == 1 and gen["refusal"]["fp"] == 1 and gen["language_match"] == 1.0
+    assert summarise(result)["generation"]["fabricated_citations"] == 1  # the original run is untouched
 
 
 # --- configurations and the command line ----------------------------------------------------------
