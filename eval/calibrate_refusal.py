@@ -91,7 +91,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="output (default eval/results/calibrate_refusal_<gate>.json)")
     parser.add_argument("--max-answerable-refused", type=float, default=0.05,
                         help="the chosen threshold may refuse at most this share of answerable questions "
-                        "(default 0.05: false 'no answer' replies are what users of such tools complain of most; 1: plain best F1)")
+                        "(default 0.05: false 'no answer' replies are what users of such tools complain of most; "
+                        "1: plain best F1)")
     parser.add_argument("--rescore", type=Path,
                         help="take the scores from this earlier output instead of asking again, and re-sweep")
     parser.add_argument("--data-dir", type=Path, help="index folder to keep (default: a temp dir, deleted)")
