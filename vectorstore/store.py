@@ -202,10 +202,14 @@ class ChunkStore:
         ``doc_id $in`` and deleted by id: a ``version $ne`` filter scans the whole collection once
         per document (70 ms a document at 40k chunks, quadratic over a large ingest)."""
         current = {w.record.doc_id: w.record.version for w in writes}
-        got = self._chunks.get(where={"doc_id": {"$in": list(current)}}, include=["metadatas"])
-        stale = [i for i, m in zip(got["ids"], got["metadatas"]) if m.get("version") != current.get(m.get("doc_id"))]
+        self._delete_stale(self._chunks.get(where={"doc_id": {"$in": list(current)}}, include=["metadatas"]), current)
+
+    def _delete_stale(self, got: dict, live: dict[str, str]) -> int:
+        """Delete the chunks of a Chroma ``get`` whose version is not their document's live one."""
+        stale = [i for i, m in zip(got["ids"], got["metadatas"]) if live.get(m.get("doc_id")) != m.get("version")]
         for start in range(0, len(stale), WRITE_BATCH):
             self._chunks.delete(ids=stale[start : start + WRITE_BATCH])
+        return len(stale)
 
     def delete_document(self, doc_id: str) -> bool:
         """Remove a document: registry first (the commit point), then its chunks."""
@@ -219,13 +223,10 @@ class ChunkStore:
     def repair(self) -> int:
         """Delete chunks left by an interrupted write or delete; returns how many were removed."""
         got = self._chunks.get(include=["metadatas"])
-        live = self.live_versions(m.get("doc_id", "") for m in got["metadatas"])
-        stale = [i for i, m in zip(got["ids"], got["metadatas"]) if live.get(m.get("doc_id")) != m.get("version")]
-        for start in range(0, len(stale), WRITE_BATCH):
-            self._chunks.delete(ids=stale[start : start + WRITE_BATCH])
+        removed = self._delete_stale(got, self.live_versions(m.get("doc_id", "") for m in got["metadatas"]))
         if self.keyword is not None:
             self.keyword.sync(self)
-        return len(stale)
+        return removed
 
     def chunk_texts(self, doc_id: str, version: str) -> tuple[list[str], list[str]]:
         """Ids and texts of one document version, in chunk order (to rebuild the keyword index)."""
