@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, Sequence
 from app.citations import CITATION
 from app.language import LANGUAGE_NAMES
 from prompts import load_prompt
+from vectorstore.analysis import terms
 
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
 
 HISTORY_TURNS = 3
 TURN_CHARS = 600
+OWN_TOPIC_TERMS = 3  # content words a question left unchanged needs to stand alone ("harga beras medium Cipinang")
 
 
 def render_history(history: Sequence[tuple[str, str]]) -> str:
@@ -26,8 +28,8 @@ def render_history(history: Sequence[tuple[str, str]]) -> str:
 
 def standalone_question(llm: "BaseChatModel", question: str, history: Sequence[tuple[str, str]],
                         language: str) -> str:
-    """The question rewritten to stand alone, in the user's language; the previous question plus this one
-    if the model cannot rewrite it."""
+    """The question rewritten to stand alone, in the user's language. Left unchanged by the model, it stands
+    alone if it names a topic of its own; a fragment ("And with South Korea?") gets the previous question."""
     if not history:
         return question
     prompt = load_prompt("condense").format(
@@ -37,7 +39,10 @@ def standalone_question(llm: "BaseChatModel", question: str, history: Sequence[t
     reply = llm.invoke(prompt).content
     rewritten = reply.strip().splitlines()[0].strip().strip('"') if isinstance(reply, str) and reply.strip() else ""
     rewritten = re.sub(r"^(rewritten question|pertanyaan)\s*:\s*", "", rewritten, flags=re.I)
-    if not 3 <= len(rewritten) <= 500 or rewritten.lower() == question.lower():
+    unchanged = rewritten.lower() == question.lower()
+    if unchanged and len(terms(question)) >= OWN_TOPIC_TERMS:
+        return question
+    if unchanged or not 3 <= len(rewritten) <= 500:
         # the model could not rewrite it: search with the previous question for context instead
         return f"{history[-1][0].strip()[:TURN_CHARS]} {question}"
     return rewritten

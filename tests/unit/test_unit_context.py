@@ -47,7 +47,7 @@ def test_excerpt_marks_skipped_sentences():
     assert excerpt(sentences, []) == ""
 
 
-def test_follow_up_the_model_cannot_rewrite_is_searched_with_the_previous_question():
+def test_follow_up_the_model_leaves_unchanged_gets_the_previous_question_only_if_it_is_a_fragment():
     from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
     from app.followup import standalone_question
@@ -56,6 +56,8 @@ def test_follow_up_the_model_cannot_rewrite_is_searched_with_the_previous_questi
     unchanged = FakeListChatModel(responses=["And with South Korea?"])
     assert standalone_question(unchanged, "And with South Korea?", history, "en") == \
         "Why is the EU partnering with Japan? And with South Korea?"
+    new_topic = "Berapa harga beras medium di Pasar Cipinang?"
+    assert standalone_question(FakeListChatModel(responses=[new_topic]), new_topic, history, "id") == new_topic
     rewritten = FakeListChatModel(responses=['"Why is the EU partnering with South Korea?"'])
     assert standalone_question(rewritten, "And with South Korea?", history, "en") == \
         "Why is the EU partnering with South Korea?"
