@@ -106,8 +106,10 @@ class ChatService:
             log.info("refused before generation: the judge's log-odds %.2f", odds)
             yield self._refusal(question, language, passages, odds)
             return
-        generate = self._generate_verified if verified else self._generate
-        raw = yield from generate(messages, passages)
+        if verified:
+            raw = yield from self._generate_verified(messages, passages, question, language)
+        else:
+            raw = yield from self._generate(messages, passages)
         answer = self._verify(question, language, raw, passages)
         answer.answerability = odds
         yield answer
@@ -198,7 +200,7 @@ class ChatService:
         raw = "".join(pieces)
         return drop_unfinished_sentence(raw) if finish == "length" else raw
 
-    def _generate_verified(self, messages, passages: list[Passage]) -> Iterator[Token]:
+    def _generate_verified(self, messages, passages: list[Passage], question: str, language: str) -> Iterator[Token]:
         """Release each sentence once it is complete and supported; returns the full draft."""
         draft, released, checked, embedded = "", 0, 0, {}
 
@@ -220,7 +222,7 @@ class ChatService:
                 checked = len(complete)
             if REFUSAL_MARKER not in (raw or draft) and (complete or raw):
                 text = raw if raw is not None else "\n".join(complete)
-                kept = [c.text for c in self._check(text, passages, embed) if c.supported]
+                kept = [c.text for c in self._check(text, passages, question, language, embed) if c.supported]
                 for sentence in kept[released:]:
                     yield Token(sentence if released == 0 else " " + sentence)
                     released += 1
@@ -230,16 +232,17 @@ class ChatService:
     def _embed_sentences(self, texts: list[str]) -> list[np.ndarray]:
         return [np.asarray(self._embeddings.embed_query(t), dtype=np.float32) for t in texts]
 
-    def _check(self, text: str, passages: list[Passage], embed=None):
+    def _check(self, text: str, passages: list[Passage], question: str, language: str, embed=None):
         embed = embed or (lambda texts: np.array(self._embed_sentences(texts), dtype=np.float32))
         return check_sentences(text, [p.text for p in passages], self._sentence_vectors(passages), embed,
-                               self._settings.min_support)
+                               self._settings.min_support, question=question,
+                               same_language=lambda _sentence, passage: text_language(passage) == language)
 
     def _verify(self, question: str, language: str, raw: str, passages: list[Passage]) -> Answer:
         """Keep only sentences their cited passages support; nothing left means a refusal."""
         if REFUSAL_MARKER in raw or not raw.strip():
             return self._refusal(question, language, passages)
-        checked = self._check(raw.replace(REFUSAL_MARKER, ""), passages)
+        checked = self._check(raw.replace(REFUSAL_MARKER, ""), passages, question, language)
         kept = [c for c in checked if c.supported]
         for c in checked:
             log.info("support %.3f %s: %s", c.similarity, "kept" if c.supported else "dropped", c.text)

@@ -10,6 +10,8 @@ import numpy as np
 CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_WORD = re.compile(r"[^\W\d_][\w'-]*")
+_TRAILING = frozenset("on in at of to for from by with and or the a an di ke dari pada dan atau yang untuk dengan".split())
 
 
 @dataclass
@@ -49,12 +51,41 @@ def _numbers(text: str) -> set[str]:
     return {n.replace(",", "").replace(".", "") for n in _NUMBER.findall(CITATION.sub(" ", text))}
 
 
+def _name_runs(text: str) -> list[list[str]]:
+    """Runs of capitalised words after the first word (names: "Yasuhiro Nakagawa", "ASML")."""
+    runs, run = [], []
+    for word in _WORD.findall(text)[1:]:
+        if word[0].isupper():
+            run.append(word)
+        elif run:
+            runs.append(run)
+            run = []
+    return runs + [run] if run else runs
+
+
+def unknown_names(text: str, known_text: str, same_language: bool) -> list[str]:
+    """Names (runs of capitalised words) in a sentence that its sources never mention, where a name
+    counts as mentioned when one of its words occurs there. Across languages ("China" for
+    "Tiongkok") only names of two or more words are checked."""
+    known = {w.lower() for w in _WORD.findall(known_text)}
+    return [" ".join(run) for run in _name_runs(text)
+            if (same_language or len(run) > 1) and not any(w.lower() in known for w in run)]
+
+
+def unfinished(text: str) -> bool:
+    """A sentence cut off before its point ("will hold its first meeting on [2].")."""
+    words = re.findall(r"\w+(?:-\w+)*", CITATION.sub(" ", text))  # "1940-an" is one word
+    return bool(words) and words[-1].lower() in _TRAILING
+
+
 def check_sentences(
     answer: str,
     passages: Sequence[str],
     passage_vectors: Sequence[np.ndarray],
     embed: Callable[[list[str]], np.ndarray],
     min_support: float,
+    question: str = "",
+    same_language: Callable[[str, str], bool] = lambda sentence, passage: False,
 ) -> list[CheckedSentence]:
     """Mark each sentence supported when a cited passage is close in meaning and holds its numbers.
 
@@ -62,7 +93,9 @@ def check_sentences(
     compared with the multilingual embedder: ``passage_vectors[i]`` is one vector for passage i,
     or one row per sentence of it (a claim matches one sentence far better than a whole chunk).
     Numbers and years must appear verbatim, which catches the confident fabrications small
-    models make ("France won in 2022 [1]"). A sentence repeating an earlier one is dropped.
+    models make ("France won in 2022 [1]"); so must names, by the rules of ``unknown_names``
+    (the question counts as a source: "EU" asked about may be "UE" in the passage). A sentence
+    cut off before its point, or repeating an earlier one, is dropped.
     """
     sentences = split_sentences(answer)
     if not sentences:
@@ -73,11 +106,13 @@ def check_sentences(
     def verdict(indexes: list[int], text: str, vector: np.ndarray) -> tuple[bool, float]:
         similarity = max(float(np.max(np.atleast_2d(passage_vectors[i]) @ vector)) for i in indexes)
         numbers_found = all(any(num in _numbers(passages[i]) for i in indexes) for num in _numbers(text))
-        return similarity >= min_support and numbers_found, similarity
+        sources = " ".join([question, *(passages[i] for i in indexes)])
+        names_found = not unknown_names(text, sources, same_language(text, passages[indexes[0]]))
+        return similarity >= min_support and numbers_found and names_found, similarity
 
     checked, seen = [], set()
     for sentence, text, vector in zip(sentences, bare, vectors):
-        if not text or text.lower() in seen:
+        if not text or text.lower() in seen or unfinished(text):
             continue
         seen.add(text.lower())
         cited = [n for n in cited_numbers(sentence) if 1 <= n <= len(passages)]

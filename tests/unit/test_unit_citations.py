@@ -141,3 +141,55 @@ def test_unfinished_sentence_is_dropped_but_citations_after_the_stop_stay():
     assert drop_unfinished_sentence("Harga naik [1]. Ini adalah di l [1") == "Harga naik [1]."
     assert drop_unfinished_sentence("Prices rose. [2] They") == "Prices rose. [2]"
     assert drop_unfinished_sentence("no stop at all") == ""
+
+
+# --- names and unfinished sentences ---------------------------------------------------------------
+def test_invented_person_name_is_unknown_across_languages():
+    from app.citations import unknown_names
+
+    passage = "Komisaris UE Thierry Breton akan berdiskusi dengan pemerintah Jepang."
+    assert unknown_names("Thierry Breton met Yasuhiro Nakagawa, the minister.", passage, False) == ["Yasuhiro Nakagawa"]
+    # a translated country name is one word: not checked across languages; one known word saves a run
+    assert unknown_names("The EU wants to reduce its dependence on China.", passage, False) == []
+    assert unknown_names("It met South Korea and Thierry Breton.", "Korea Selatan", False) == ["Thierry Breton"]
+
+
+def test_within_one_language_every_name_must_occur_in_the_sources():
+    from app.citations import unknown_names
+
+    passage = "ASML adalah salah satu perusahaan chip paling penting di Belanda."
+    assert unknown_names("CEO ASML adalah Timo van der Linden.", passage, True) == ["Timo", "Linden"]
+    assert unknown_names("Perusahaan ASML berada di Belanda.", passage, True) == []
+    assert unknown_names("Siapa CEO ASML menurut Reuters?", "ASML", True) == ["Reuters"]  # one known word per run
+
+
+def test_question_counts_as_a_source_for_names():
+    from app.citations import check_sentences
+
+    def embed(texts):
+        return np.array([unit(1.0, 0.0) for _ in texts])
+
+    vectors = [np.array([unit(1.0, 0.0)])]
+    passage = ["Uni Eropa berupaya membentuk aliansi dengan Jepang."]
+    answer, same = "Kerja sama UE dengan Jepang kuat [1].", (lambda sentence, passage: True)
+    [kept] = check_sentences(answer, passage, vectors, embed, SUPPORT, question="Mengapa UE bekerja sama dengan Jepang?",
+                             same_language=same)
+    [dropped] = check_sentences(answer, passage, vectors, embed, SUPPORT, question="Mengapa?", same_language=same)
+    assert kept.supported and not dropped.supported
+
+
+def test_sentence_cut_off_before_its_point_is_dropped():
+    from app.citations import unfinished
+
+    assert unfinished("The council will hold its first meeting on [2].")
+    assert unfinished("Dewan itu akan bertemu pada")
+    assert not unfinished("Komputer pertama kali diciptakan pada tahun 1940-an [1].")
+    assert not unfinished("Dewan dibentuk pada 2022 [1].")
+    from app.citations import check_sentences
+
+    def embed(texts):
+        return np.array([unit(1.0, 0.0) for _ in texts])
+
+    checked = check_sentences("Dewan dibentuk pada 2023 [1]. Dewan dibentuk pada [1].", PASSAGES, PASSAGE_VECTORS,
+                              embed, SUPPORT)
+    assert [c.text for c in checked] == ["Dewan dibentuk pada 2023 [1]."]
