@@ -123,7 +123,7 @@ class ChatService:
     def _judges(self, question: str, passages: list[Passage]) -> bool:
         """Whether to ask the judge: its threshold is calibrated on questions in the passages' language,
         and across languages its log-odds run lower (English questions on the Indonesian sample article)."""
-        if self._judge is None or self._settings.answer_judge == "off":
+        if self._judge is None:  # Assistant builds none when KABAR_ANSWER_JUDGE=off
             return False
         language = question_language(question)
         return self._settings.answer_judge == "always" or any(text_language(p.text) == language for p in passages)

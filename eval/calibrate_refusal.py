@@ -22,7 +22,7 @@ from core.env import configure_offline_environment
 configure_offline_environment()
 
 from eval.configs import kabar_config  # noqa: E402  (after the offline switches)
-from eval.datasets import load_set, sample_items  # noqa: E402
+from eval.datasets import EvalSet, load_set, sample_items  # noqa: E402
 from eval.metrics import median, refusal_scores  # noqa: E402
 from eval.runner import run_one  # noqa: E402
 
@@ -104,7 +104,7 @@ def calibration_set(args: argparse.Namespace):
     full = load_set("idk_mrc", args.idk_mrc, None, args.seed)
     reported = {item.qid for item in sample_items(full.items, args.holdout, args.seed)} if args.holdout else set()
     rest = [item for item in full.items if item.qid not in reported]
-    return type(full)(full.name, full.articles, sample_items(rest, args.limit, args.seed))
+    return EvalSet(full.name, full.articles, sample_items(rest, args.limit, args.seed))
 
 
 def judge_scores(config, data_dir: Path, records) -> None:
