@@ -5,21 +5,56 @@ unanswerable questions are rewordings about the same paragraph), so the gate ask
 reads the log-odds of its first token, yes against no; ``python -m eval.calibrate_refusal --gate judge``
 picks the threshold on data. The judge's messages repeat the answer prompt and add one line, so the
 server's prompt cache serves the answer's prompt afterwards and the judge costs a few tokens, not a prompt.
+
+The judge alone misses many of them: a 1.5B model answers "how many times did he *fail* to become
+president?" from "he was elected seven times". So the gate also counts the question's content words that
+no passage contains, and takes a calibrated penalty per word off the judge's log-odds.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
 from langchain_core.messages import BaseMessage, HumanMessage
 
 from prompts import load_prompt
+from vectorstore.analysis import STOPWORDS, stem, terms
 
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
 
 YES, NO = "yes", "no"
 CERTAIN = 20.0  # the log-odds given to a bare "yes"/"no" from a server that returns no log-probabilities
+# Words that frame a question rather than say what it is about ("what is the *name* of", "berapa *jumlah*"):
+# their absence from the passages says nothing. Stemmed like the index, so "siapakah" meets "siapa".
+_FRAME_WORDS = "nama jumlah maksud dimaksud arti sebut disebut menjadi tahun name number mean meant called year"
+QUESTION_FRAME = frozenset(STOPWORDS) | frozenset(stem(w) for w in (*STOPWORDS, *_FRAME_WORDS.split()))
+
+
+@dataclass
+class Verdict:
+    """What the gate knows before an answer is written: the judge's log-odds and the question's words
+    that no passage contains (left empty across languages, where words cannot be compared)."""
+
+    log_odds: Optional[float]
+    unmatched: list[str] = field(default_factory=list)
+
+    def score(self, penalty: float) -> Optional[float]:
+        """The judge's log-odds less ``penalty`` per unmatched word; None when the judge gave no verdict."""
+        return None if self.log_odds is None else self.log_odds - penalty * len(self.unmatched)
+
+
+def unmatched_terms(question: str, passage_texts: list[str]) -> list[str]:
+    """The question's content words (stemmed, once each) that occur in none of the passages."""
+    seen: set[str] = set()
+    for text in passage_texts:
+        seen.update(terms(text))
+    missing: list[str] = []
+    for term in terms(question):
+        if term not in QUESTION_FRAME and term not in seen and term not in missing:
+            missing.append(term)
+    return missing
 
 
 def judge_messages(answer_messages: list[BaseMessage]) -> list[BaseMessage]:

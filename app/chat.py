@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Iterator, Optional, Sequence
 import numpy as np
 from langchain_core.prompts import ChatPromptTemplate
 
-from app.answerable import AnswerabilityJudge
+from app.answerable import AnswerabilityJudge, Verdict, unmatched_terms
 from app.citations import check_sentences, drop_unfinished_sentence, split_sentences
 from app.context import excerpt, select_sentences
 from app.events import Answer, ChatEvent, Retrieved, Source, Token  # noqa: F401  (re-exported)
@@ -101,24 +101,32 @@ class ChatService:
             yield self._refusal(question, language, passages)
             return
         messages = self._messages(question, language, passages)
-        odds = self._answerability(messages) if self._judges(question, passages) else None
-        if odds is not None and odds < self._settings.min_answer_log_odds:
-            log.info("refused before generation: the judge's log-odds %.2f", odds)
-            yield self._refusal(question, language, passages, odds)
+        verdict = self._verdict(question, messages, passages) if self._judges(question, passages) else None
+        score = verdict.score(self._settings.unmatched_term_penalty) if verdict else None
+        if score is not None and score < self._settings.min_answer_log_odds:
+            log.info("refused before generation: answerability %.2f (judge %.2f, unmatched %s)",
+                     score, verdict.log_odds, verdict.unmatched)
+            yield self._refusal(question, language, passages, score)
             return
         if verified:
             raw = yield from self._generate_verified(messages, passages, question, language)
         else:
             raw = yield from self._generate(messages, passages)
         answer = self._verify(question, language, raw, passages)
-        answer.answerability = odds
+        answer.answerability = score
         yield answer
 
-    def answerability(self, question: str) -> Optional[float]:
-        """The judge's log-odds for a stand-alone question, as ``stream`` gates on it (for calibration)."""
+    def answerability(self, question: str) -> Verdict:
+        """The gate's inputs for a stand-alone question, as ``stream`` takes them (for calibration)."""
         question = self._validate(question)
         passages = close_to_best(self.retrieve(question), self._settings.relevance_margin)
-        return self._answerability(self._messages(question, detect_language(question), passages))
+        return self._verdict(question, self._messages(question, detect_language(question), passages), passages)
+
+    def _verdict(self, question: str, messages, passages: list[Passage]) -> Verdict:
+        """The judge's log-odds, and the question's words missing from passages in its own language."""
+        language = question_language(question)
+        comparable = [p.text for p in passages if text_language(p.text) == language]
+        return Verdict(self._answerability(messages), unmatched_terms(question, comparable) if comparable else [])
 
     def _judges(self, question: str, passages: list[Passage]) -> bool:
         """Whether to ask the judge: its threshold is calibrated on questions in the passages' language,

@@ -26,7 +26,7 @@ class Answer:
     refused: bool = False
     language: str = "en"
     retrieved: list[Passage] = field(default_factory=list, repr=False)
-    answerability: Optional[float] = None  # the judge's yes/no log-odds; None when it was not asked
+    answerability: Optional[float] = None  # the judge's yes/no log-odds less the unmatched-word penalty; None: not asked
 
 
 @dataclass

@@ -97,8 +97,12 @@ class Settings(BaseSettings):
         "one: for questions in the passages' language (where it is calibrated), for all, or never."
     )
     min_answer_log_odds: float = Field(
-        0.18, description="The judge's yes-vs-no log-odds below this means 'not in the articles' "
-        "(tuned by python -m eval.calibrate_refusal --gate judge)."
+        0.30, description="The judge's yes-vs-no log-odds, less the unmatched-word penalty, below this means "
+        "'not in the articles' (tuned by python -m eval.calibrate_refusal --gate judge)."
+    )
+    unmatched_term_penalty: float = Field(
+        0.3, ge=0, description="Taken off the judge's log-odds for each content word of the question that no "
+        "passage in its language contains (tuned with min_answer_log_odds)."
     )
     min_support: float = Field(0.83, description="Answer sentence vs cited passage similarity needed to keep it.")
     max_question_chars: int = 2000

@@ -7,7 +7,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from app.answerable import CERTAIN, judge_messages, log_odds_from_response
+from app.answerable import CERTAIN, Verdict, judge_messages, log_odds_from_response, unmatched_terms
 
 ARTICLE = ("Ekonomi\nHarga Beras Turun\n\nHarga beras medium di Pasar Cipinang turun menjadi Rp 11.200 per "
            "kilogram pada pekan ini. Panen raya di Jawa Tengah membuat pasokan melimpah.\n")
@@ -61,12 +61,13 @@ class QueuedJudge:
 
 @pytest.fixture
 def service_with(tmp_path, unit_settings, fake_embeddings):
-    def build(judge, threshold=0.0):
+    def build(judge, threshold=0.0, penalty=0.0):
         from app.api import Assistant
         from app.chat import ChatService
 
         settings = unit_settings.model_copy(update={"min_relevance": 0.0, "min_support": 0.0,
-                                                    "min_answer_log_odds": threshold})
+                                                    "min_answer_log_odds": threshold,
+                                                    "unmatched_term_penalty": penalty})
         kb = Assistant(settings)
         kb.__dict__["embeddings"] = fake_embeddings
         article = tmp_path / "beras.txt"
@@ -97,3 +98,30 @@ def test_same_language_scope_skips_the_judge_across_languages(service_with):
     judge = QueuedJudge(-9.0)
     answer = service_with(judge, threshold=0.0).ask("How much does medium rice cost at Cipinang market?")
     assert judge.seen == [] and answer.answerability is None
+
+
+def test_unmatched_terms_are_the_question_words_no_passage_has():
+    passages = ["Maumoon Abdul Gayoom adalah Presiden Maladewa. Ia terpilih tujuh kali berturut-turut."]
+    assert unmatched_terms("Berapa kali Maumoon Abdul Gayoom gagal menjadi presiden?", passages) == ["gagal"]
+    # question frame words ("siapakah", "nama") and affixes ("terpilihnya" vs "terpilih") do not count
+    assert unmatched_terms("Siapakah nama presiden yang terpilihnya tujuh kali?", passages) == []
+    assert unmatched_terms("Kapan Maumoon terpilih di Afrika Selatan?", passages) == ["afrika", "selatan"]
+
+
+def test_verdict_score_takes_the_penalty_per_unmatched_word():
+    assert Verdict(1.0, ["gagal", "2009"]).score(0.3) == pytest.approx(0.4)
+    assert Verdict(None, ["gagal"]).score(0.3) is None
+
+
+def test_a_question_word_missing_from_the_passages_tips_the_gate(service_with):
+    service = service_with(QueuedJudge(0.5, 0.5), threshold=0.3, penalty=0.3)
+    assert not service.ask("Berapa harga beras medium di Pasar Cipinang?").refused
+    answer = service.ask("Berapa harga beras medium di Pasar Senen?")
+    assert answer.refused and answer.answerability == pytest.approx(0.2)  # "senen" is in no passage
+
+
+def test_no_penalty_across_languages(service_with):
+    service = service_with(QueuedJudge(0.5), threshold=0.3, penalty=0.3)
+    service._settings = service._settings.model_copy(update={"answer_judge": "always"})
+    answer = service.ask("How much does medium rice cost at Cipinang market?")  # no English word is in the article
+    assert not answer.refused and answer.answerability == 0.5

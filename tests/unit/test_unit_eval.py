@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.calibrate_refusal import best_threshold, candidate_thresholds, sweep
+from eval.calibrate_refusal import best_threshold, candidate_thresholds, choose_penalty, sweep
 from eval.datasets import (detokenise, load_facqa, load_idk_mrc, load_ntrex, load_set, sample_items,
                            tagged_spans)
 from eval.metrics import (citation_precision, contains_gold, gold_rank, mean_reciprocal_rank,
@@ -180,6 +180,19 @@ def test_threshold_choice_can_cap_the_answerable_questions_refused():
     assert best_threshold(rows, max_answerable_refused=0.0)["answerable_refused"] == 0.0
     assert best_threshold(rows, max_answerable_refused=0.0)["threshold"] == pytest.approx(0.435)
     assert best_threshold(rows, max_answerable_refused=0.34)["recall"] == 1.0
+
+
+def test_penalty_is_chosen_where_unmatched_words_separate_what_the_judge_cannot():
+    # the judge scores both classes alike; only the unanswerable questions have a word no passage has
+    scores = [{"score": 1.0, "answerable": True, "unmatched": []},
+              {"score": 0.9, "answerable": True, "unmatched": []},
+              {"score": 1.0, "answerable": False, "unmatched": ["gagal"]},
+              {"score": 0.9, "answerable": False, "unmatched": ["2009", "poster"]}]
+    unanswerable = [not s["answerable"] for s in scores]
+    penalty, rows = choose_penalty(scores, unanswerable, cap=0.0)
+    assert penalty > 0 and best_threshold(rows, 0.0)["f1"] == 1.0
+    assert choose_penalty([{k: v for k, v in s.items() if k != "unmatched"} for s in scores],
+                          unanswerable, cap=0.0)[0] == 0.0  # older results without words: the judge alone
 
 
 def test_summary_and_table_from_records():
