@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 SETTINGS_SHOWN = {"retrieval_mode", "embedding_backend", "embedding_model_path", "chunk_size", "chunk_overlap",
                   "top_k", "fetch_k", "fusion", "rrf_k", "dense_weight", "keyword_weight", "keyword_language_match",
                   "headline_match", "min_relevance", "min_support", "llm_model", "answer_judge",
-                  "min_answer_log_odds"}
+                  "min_answer_log_odds", "unmatched_term_penalty"}
 
 
 @dataclass
