@@ -93,7 +93,8 @@ class ChatService:
         language = detect_language(question)
         if history:
             question = self._standalone(question, history, language)
-        passages = close_to_best(self.retrieve(question), self._settings.relevance_margin)
+        retrieved = self.retrieve(question)
+        passages = close_to_best(retrieved, self._settings.relevance_margin)
         yield Retrieved(passages, question)
         best = max((p.score for p in passages), default=0.0)
         if best < self._settings.min_relevance:
@@ -101,31 +102,33 @@ class ChatService:
             yield self._refusal(question, language, passages)
             return
         messages = self._messages(question, language, passages)
-        verdict = self._verdict(question, messages, passages) if self._judges(question, passages) else None
+        verdict = self._verdict(question, messages, retrieved) if self._judges(question, passages) else None
         score = verdict.score(self._settings.unmatched_term_penalty) if verdict else None
         if score is not None and score < self._settings.min_answer_log_odds:
             log.info("refused before generation: answerability %.2f (judge %.2f, unmatched %s)",
                      score, verdict.log_odds, verdict.unmatched)
-            yield self._refusal(question, language, passages, score)
+            yield self._refusal(question, language, passages, score, verdict)
             return
         if verified:
             raw = yield from self._generate_verified(messages, passages, question, language)
         else:
             raw = yield from self._generate(messages, passages)
         answer = self._verify(question, language, raw, passages)
-        answer.answerability = score
+        answer.answerability, answer.verdict = score, verdict
         yield answer
 
     def answerability(self, question: str) -> Verdict:
         """The gate's inputs for a stand-alone question, as ``stream`` takes them (for calibration)."""
         question = self._validate(question)
-        passages = close_to_best(self.retrieve(question), self._settings.relevance_margin)
-        return self._verdict(question, self._messages(question, detect_language(question), passages), passages)
+        retrieved = self.retrieve(question)
+        passages = close_to_best(retrieved, self._settings.relevance_margin)
+        return self._verdict(question, self._messages(question, detect_language(question), passages), retrieved)
 
-    def _verdict(self, question: str, messages, passages: list[Passage]) -> Verdict:
-        """The judge's log-odds, and the question's words missing from passages in its own language."""
+    def _verdict(self, question: str, messages, retrieved: list[Passage]) -> Verdict:
+        """The judge's log-odds, and the question's words missing from every retrieved passage in its
+        language (all top_k, not only those answered from: measured on IDK-MRC, it separates better)."""
         language = question_language(question)
-        comparable = [p.text for p in passages if text_language(p.text) == language]
+        comparable = [p.text for p in retrieved if text_language(p.text) == language]
         return Verdict(self._answerability(messages), unmatched_terms(question, comparable) if comparable else [])
 
     def _judges(self, question: str, passages: list[Passage]) -> bool:
@@ -287,6 +290,7 @@ class ChatService:
         return rows
 
     @staticmethod
-    def _refusal(question: str, language: str, passages: list[Passage], answerability: Optional[float] = None) -> Answer:
+    def _refusal(question: str, language: str, passages: list[Passage], answerability: Optional[float] = None,
+                 verdict: Optional[Verdict] = None) -> Answer:
         return Answer(question, refusal_text(language), [], refused=True, language=language, retrieved=passages,
-                      answerability=answerability)
+                      answerability=answerability, verdict=verdict)

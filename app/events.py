@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 from vectorstore.store import Passage
+
+if TYPE_CHECKING:
+    from app.answerable import Verdict
 
 
 @dataclass
@@ -27,6 +30,7 @@ class Answer:
     language: str = "en"
     retrieved: list[Passage] = field(default_factory=list, repr=False)
     answerability: Optional[float] = None  # the judge's yes/no log-odds less the unmatched-word penalty; None: not asked
+    verdict: Optional["Verdict"] = field(default=None, repr=False)  # what answerability was computed from
 
 
 @dataclass

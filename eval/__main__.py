@@ -40,6 +40,9 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument("--judge-at", type=float, nargs="+", default=[], metavar="T",
                         help="also score each answered run as if the judge refused below T; run with "
                         "KABAR_MIN_ANSWER_LOG_ODDS=-1000 so that every question gets its answer first")
+    parser.add_argument("--judge-penalty", type=float, metavar="P",
+                        help="with --judge-at: recompute each answerability as the judge's log-odds less P per "
+                        "unmatched question word (default: as the run computed it, KABAR_UNMATCHED_TERM_PENALTY)")
     parser.add_argument("--json", type=Path, help="write every metric and per-question record here")
     parser.add_argument("--data-dir", type=Path, help="where indexes are built and kept (default: a temp dir, deleted)")
     args = parser.parse_args(argv)
@@ -63,7 +66,7 @@ def run(args: argparse.Namespace, base_dir: Path) -> tuple[list, list[dict]]:
         eval_set = load_set(name, path, args.limit, args.seed)
         for config in configs:
             result = run_one(eval_set, config, base_dir / config.index_key / name, args.retrieval_only)
-            variants = [] if args.retrieval_only else [judged_at(result, t) for t in args.judge_at]
+            variants = [] if args.retrieval_only else [judged_at(result, t, args.judge_penalty) for t in args.judge_at]
             for run in (result, *variants):
                 results.append(run)
                 summaries.append(summarise(run))

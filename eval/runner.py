@@ -37,7 +37,9 @@ class QuestionRecord:
     refused: Optional[bool] = None
     cited_docs: list[str] = field(default_factory=list)
     answer_s: Optional[float] = None
-    answerability: Optional[float] = None  # the judge's yes/no log-odds (None: judge off)
+    answerability: Optional[float] = None  # the gate's score: judge log-odds less the penalty (None: judge off)
+    judge_log_odds: Optional[float] = None
+    unmatched_terms: list[str] = field(default_factory=list)
     contains: Optional[bool] = None
     f1: Optional[float] = None
     language_match: Optional[bool] = None
@@ -107,6 +109,8 @@ def answer_one(assistant: Assistant, item: EvalItem, record: QuestionRecord) -> 
     record.answer_s = time.perf_counter() - start
     record.answer, record.refused = answer.text, answer.refused
     record.answerability = answer.answerability
+    if answer.verdict is not None:
+        record.judge_log_odds, record.unmatched_terms = answer.verdict.log_odds, answer.verdict.unmatched
     record.cited_docs = [source.passage.doc_id for source in answer.sources]
     record.language_match = detect_language(answer.text) == detect_language(item.question)
     if item.answers:

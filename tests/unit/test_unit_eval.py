@@ -233,6 +233,19 @@ def test_judge_threshold_rescoring_refuses_only_answers_the_judge_doubted():
     assert summarise(result)["generation"]["fabricated_citations"] == 1  # the original run is untouched
 
 
+def test_rescoring_with_another_penalty_recomputes_the_gate_from_the_judge_and_the_words():
+    from eval.report import judged_at
+
+    records = [QuestionRecord("a1", "q?", True, "d", refused=False, cited_docs=["d"], contains=True, f1=1.0,
+                              language_match=True, answerability=0.9, judge_log_odds=0.9),
+               QuestionRecord("u1", "q?", False, None, refused=False, cited_docs=["d"], language_match=True,
+                              answerability=0.6, judge_log_odds=0.9, unmatched_terms=["gagal"])]
+    result = RunResult("idk_mrc", "kabar-hybrid", records, {}, 0.75, generated=True)
+    assert summarise(judged_at(result, 0.5))["generation"]["refusal"]["tp"] == 0  # 0.6 as run: answered
+    rescored = summarise(judged_at(result, 0.5, penalty=0.5))["generation"]  # 0.9 - 0.5 = 0.4: refused
+    assert rescored["refusal"]["tp"] == 1 and rescored["refusal"]["fp"] == 0
+
+
 # --- configurations and the command line ----------------------------------------------------------
 def test_configs_retrieve_ten_and_answer_with_their_own_top_k(tmp_path):
     from eval.configs import RETRIEVAL_TOP_K, compare_configs
