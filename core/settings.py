@@ -97,7 +97,7 @@ class Settings(BaseSettings):
         "one: for questions in the passages' language (where it is calibrated), for all, or never."
     )
     min_answer_log_odds: float = Field(
-        0.30, description="The judge's yes-vs-no log-odds, less the unmatched-word penalty, below this means "
+        0.32, description="The judge's yes-vs-no log-odds, less the unmatched-word penalty, below this means "
         "'not in the articles' (tuned by python -m eval.calibrate_refusal --gate judge)."
     )
     unmatched_term_penalty: float = Field(

@@ -182,6 +182,14 @@ def test_threshold_choice_can_cap_the_answerable_questions_refused():
     assert best_threshold(rows, max_answerable_refused=0.34)["recall"] == 1.0
 
 
+def test_the_cap_also_holds_for_the_news_questions():
+    scores, unanswerable = [0.1, 0.2, 0.8, 0.9], [True, True, False, False]
+    assert best_threshold(sweep(scores, unanswerable), 0.0)["recall"] == 1.0
+    news = [0.16, 0.9, 0.9, 0.9]  # one answerable news question scores like the unanswerable ones
+    row = best_threshold(sweep(scores, unanswerable, news), 0.0)
+    assert row["news_refused"] == 0.0 and row["recall"] == 0.5
+
+
 def test_penalty_is_chosen_where_unmatched_words_separate_what_the_judge_cannot():
     # the judge scores both classes alike; only the unanswerable questions have a word no passage has
     scores = [{"score": 1.0, "answerable": True, "unmatched": []},
