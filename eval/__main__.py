@@ -16,6 +16,7 @@ configure_offline_environment()
 from eval.configs import ablation_configs, compare_configs, kabar_config  # noqa: E402  (after the offline switches)
 from eval.datasets import DEFAULT_FILES, load_set  # noqa: E402
 from eval.report import judged_at, render_table, summarise, write_json  # noqa: E402
+from eval.rescore import rescored  # noqa: E402
 from eval.runner import run_one  # noqa: E402
 
 
@@ -43,10 +44,12 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument("--judge-penalty", type=float, metavar="P",
                         help="with --judge-at: recompute each answerability as the judge's log-odds less P per "
                         "unmatched question word (default: as the run computed it, KABAR_UNMATCHED_TERM_PENALTY)")
+    parser.add_argument("--rescore", type=Path, metavar="JSON",
+                        help="no model, no index: re-score the answers an earlier --json saved at --judge-at")
     parser.add_argument("--json", type=Path, help="write every metric and per-question record here")
     parser.add_argument("--data-dir", type=Path, help="where indexes are built and kept (default: a temp dir, deleted)")
     args = parser.parse_args(argv)
-    if not (args.ntrex or args.facqa or args.idk_mrc or args.sample):
+    if not (args.ntrex or args.facqa or args.idk_mrc or args.sample or args.rescore):
         parser.error("name at least one dataset: --ntrex, --facqa, --idk-mrc or --sample")
     if args.limit is not None and args.limit <= 0:
         parser.error("--limit must be positive")
@@ -77,12 +80,17 @@ def main(argv: Optional[list[str]] = None) -> int:
     """Run, print the table, write JSON; exit 1 when any run failed outright."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    base_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="kabar-eval-"))
-    try:
-        results, summaries = run(args, base_dir)
-    finally:
-        if args.data_dir is None:
-            shutil.rmtree(base_dir, ignore_errors=True)
+    if args.rescore:
+        payload, results = rescored(args.rescore, args.judge_at, args.judge_penalty)
+        summaries = [summarise(r) for r in results]
+        args.limit, args.seed, args.retrieval_only = payload["limit"], payload["seed"], payload["retrieval_only"]
+    else:
+        base_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="kabar-eval-"))
+        try:
+            results, summaries = run(args, base_dir)
+        finally:
+            if args.data_dir is None:
+                shutil.rmtree(base_dir, ignore_errors=True)
     mode = "retrieval only" if args.retrieval_only else "retrieval and answers"
     title = f"Kabar evaluation ({mode}; limit {args.limit or 'all'}, seed {args.seed})"
     print(render_table(summaries, title))

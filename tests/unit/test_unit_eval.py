@@ -278,3 +278,23 @@ def test_command_line_needs_a_dataset(capsys):
         parse_args([])
     args = parse_args(["--idk-mrc", "x.json", "--limit", "5", "--retrieval-only"])
     assert args.idk_mrc == Path("x.json") and args.limit == 5 and args.seed == 13 and args.retrieval_only
+
+
+def test_saved_answers_are_rescored_without_the_model(tmp_path):
+    from eval.report import judged_at, write_json
+    from eval.rescore import rescored
+
+    records = [QuestionRecord("a1", "q?", True, "d", rank=1, refused=False, cited_docs=["d"], contains=True, f1=1.0,
+                              language_match=True, answerability=0.9, judge_log_odds=0.9),
+               QuestionRecord("u1", "q?", False, None, refused=False, cited_docs=["d"], language_match=True,
+                              answerability=0.6, judge_log_odds=0.9, unmatched_terms=["gagal"])]
+    run = RunResult("idk_mrc", "kabar-hybrid", records, {"documents": 1}, 0.75, generated=True)
+    path = tmp_path / "answers.json"
+    variant = judged_at(run, 0.1)
+    write_json(path, {"limit": 2, "seed": 13, "retrieval_only": False}, [run, variant],
+               [summarise(run), summarise(variant)])
+    payload, runs = rescored(path, [0.5], penalty=0.5)
+    assert [r.config for r in runs] == ["kabar-hybrid", "kabar-hybrid judge<0.5 (penalty 0.5) refuses"]
+    assert runs[0].records == records  # the saved variant was left out, the run itself read back whole
+    assert summarise(runs[1])["generation"]["refusal"]["tp"] == 1
+
