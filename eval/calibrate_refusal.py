@@ -96,10 +96,10 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument("--holdout", type=int, default=150,
                         help="leave out the questions `python -m eval --limit N --seed SEED` asks (0: none)")
     parser.add_argument("--json", type=Path, help="output (default eval/results/calibrate_refusal_<gate>.json)")
-    parser.add_argument("--max-answerable-refused", type=float, default=0.15,
-                        help="the chosen threshold may refuse at most this share of answerable questions "
-                        "(default 0.15: with ~0.74 of answerable questions answered right ungated, this keeps "
-                        "contains-gold above issue #3's floor of 0.60 with room to spare; 1: plain best F1)")
+    parser.add_argument("--max-answerable-refused", type=float, default=0.10,
+                        help="the chosen threshold may refuse at most this share of the answerable questions of "
+                        "each set (default 0.10: FacQA's news questions are answered right 0.69 of the time "
+                        "ungated, so this keeps contains-gold above issue #3's floor of 0.60; 1: plain best F1)")
     parser.add_argument("--facqa", type=Path,
                         help="facqa/valid.csv: its questions (all answerable, news) also count against the cap, "
                         "so that the gate is not tuned to IDK-MRC's Wikipedia paragraphs alone")
