@@ -8,7 +8,8 @@ server's prompt cache serves the answer's prompt afterwards and the judge costs 
 
 The judge alone misses many of them: a 1.5B model answers "how many times did he *fail* to become
 president?" from "he was elected seven times". So the gate also counts the question's content words that
-no passage contains, and takes a calibrated penalty per word off the judge's log-odds.
+no retrieved passage contains, and can take a penalty per word off the judge's log-odds. Calibrated on
+IDK-MRC alone the penalty is 0.3; with news questions, which paraphrase their passage, it is 0.
 """
 from __future__ import annotations
 
