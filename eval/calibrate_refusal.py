@@ -117,22 +117,6 @@ def calibration_set(args: argparse.Namespace, name: str = "idk_mrc", path: Optio
     return EvalSet(full.name, full.articles, sample_items(rest, args.limit, args.seed))
 
 
-def judge_scores(config, data_dir: Path, records) -> dict:
-    """Ask the judge about every question over the index already built: its log-odds and unmatched words."""
-    from app.api import Assistant
-    from eval.runner import _progress
-
-    assistant = Assistant(config.settings(data_dir, for_retrieval=False))
-    verdicts = {}
-    try:
-        chat = assistant.chat_service
-        for record in _progress(records, "judge"):
-            verdicts[record.qid] = chat.answerability(record.question)
-    finally:
-        assistant.close()
-    return verdicts
-
-
 def calibrate(args: argparse.Namespace, data_dir: Path) -> dict:
     """Index the contexts, take every question's gate score, sweep the thresholds."""
     eval_set = calibration_set(args)
@@ -161,10 +145,18 @@ def news_scores(args: argparse.Namespace, data_dir: Path) -> list[dict]:
 
 
 def judged(config, data_dir: Path, records) -> list[dict]:
-    """Each question's judge log-odds and unmatched words, for those the judge gave a verdict on."""
-    verdicts = judge_scores(config, data_dir, records)
+    """Ask the judge about every question over the index already built: its log-odds and unmatched words,
+    for the questions it gave a verdict on."""
+    from app.api import Assistant
+    from eval.runner import _progress
+
+    assistant = Assistant(config.settings(data_dir, for_retrieval=False))
+    try:
+        verdicts = [(r, assistant.chat_service.answerability(r.question)) for r in _progress(records, "judge")]
+    finally:
+        assistant.close()
     return [{"qid": r.qid, "answerable": r.answerable, "score": v.log_odds, "unmatched": v.unmatched}
-            for r in records if (v := verdicts[r.qid]).log_odds is not None]
+            for r, v in verdicts if v.log_odds is not None]
 
 
 def gate_values(scores: list[dict], penalty: float) -> list[float]:
