@@ -52,11 +52,14 @@ class Assistant:
     @cached_property
     def chat_service(self) -> ChatService:
         from app.answerable import AnswerabilityJudge
+        from app.claims import ClaimJudge
 
         backend = self._chat_backend
         judge = None if self.settings.answer_judge == "off" else AnswerabilityJudge(backend.model)
+        claim_judge = ClaimJudge(backend.model) if self.settings.claim_judge else None
         return ChatService(self.settings, self.retriever, self.embeddings, backend.model,
-                           llm_description=f"The chat model at {backend.base_url}", judge=judge)
+                           llm_description=f"The chat model at {backend.base_url}", judge=judge,
+                           claim_judge=claim_judge)
 
     def warm_up(self) -> None:
         """Load every model now, so the first question does not pay for it."""

@@ -10,10 +10,11 @@ from langchain_core.prompts import ChatPromptTemplate
 
 from app.answerable import AnswerabilityJudge, Verdict, unmatched_terms
 from app.citations import check_sentences, drop_unfinished_sentence, split_sentences
-from app.context import excerpt, select_sentences
+from app.claims import ClaimJudge
+from app.context import close_to_best, excerpt, select_sentences
 from app.events import Answer, ChatEvent, Retrieved, Source, Token  # noqa: F401  (re-exported)
 from app.followup import standalone_question
-from app.injection import addresses_the_assistant
+from app.injection import without_orders
 from app.language import LANGUAGE_NAMES, detect_language
 from core.errors import BadQuestion, ModelUnavailable
 from prompts import REFUSAL_MARKER, load_prompt, refusal_text
@@ -29,18 +30,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SENTENCE_CACHE_SIZE = 2048
-
-
-def close_to_best(passages: list[Passage], margin: float) -> list[Passage]:
-    """Passages near the best one: a far weaker one is another topic that only shares words."""
-    best = max((p.score for p in passages), default=0.0)
-    return [p for p in passages if p.score >= best - margin]
-
-
-def _without_orders(text: str, sentences: list[str]) -> str:
-    """The passage as written, or without its sentences that give the assistant orders."""
-    kept = [s for s in sentences if not addresses_the_assistant(s)]
-    return text if len(kept) == len(sentences) else " ".join(kept)
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -60,9 +49,10 @@ class ChatService:
     """Answers questions from the store with the chat model; every caller goes through here."""
 
     def __init__(self, settings: "Settings", retriever: Retriever, embeddings: "Embeddings", llm: "BaseChatModel",
-                 llm_description: str = "the chat model", judge: Optional[AnswerabilityJudge] = None):
+                 llm_description: str = "the chat model", judge: Optional[AnswerabilityJudge] = None,
+                 claim_judge: Optional[ClaimJudge] = None):
         self._settings = settings
-        self._judge = judge
+        self._judge, self._claim_judge = judge, claim_judge
         self._retriever = retriever
         self._embeddings = embeddings
         self._sentence_cache: dict[str, np.ndarray] = {}
@@ -183,7 +173,7 @@ class ChatService:
         budget = self._settings.context_chars
         sentences = [split_sentences(p.text) or [p.text] for p in passages]
         if budget <= 0 or not passages:
-            return [_without_orders(p.text, group) for p, group in zip(passages, sentences)]
+            return [without_orders(p.text, group) for p, group in zip(passages, sentences)]
         chosen = select_sentences(np.asarray(self._embeddings.embed_query(question), dtype=np.float32),
                                   self._sentence_vectors(passages), sentences, budget,
                                   skip=[p.title for p in passages if p.title])
@@ -245,9 +235,16 @@ class ChatService:
 
     def _check(self, text: str, passages: list[Passage], question: str, language: str, embed=None):
         embed = embed or (lambda texts: np.array(self._embed_sentences(texts), dtype=np.float32))
-        return check_sentences(text, [p.text for p in passages], self._sentence_vectors(passages), embed,
-                               self._settings.min_support, question=question,
-                               same_language=lambda _sentence, passage: text_language(passage) == language)
+        texts = [p.text for p in passages]
+        checked = check_sentences(text, texts, self._sentence_vectors(passages), embed, self._settings.min_support,
+                                  question=question,
+                                  same_language=lambda _sentence, passage: text_language(passage) == language)
+        if self._claim_judge is None:
+            return checked
+        try:
+            return self._claim_judge.review(checked, texts, self._settings.min_claim_log_odds)
+        except Exception as err:  # openai/httpx raise many connection error types
+            raise ModelUnavailable(f"{self._llm_description} did not answer: {err}") from err
 
     def _verify(self, question: str, language: str, raw: str, passages: list[Passage]) -> Answer:
         """Keep only sentences their cited passages support; nothing left means a refusal."""
@@ -256,13 +253,14 @@ class ChatService:
         checked = self._check(raw.replace(REFUSAL_MARKER, ""), passages, question, language)
         kept = [c for c in checked if c.supported]
         for c in checked:
-            log.info("support %.3f %s: %s", c.similarity, "kept" if c.supported else "dropped", c.text)
-        if not kept:
-            return self._refusal(question, language, passages)
-        text = " ".join(c.text for c in kept)
+            log.info("support %.3f, claim %s, %s: %s", c.similarity, c.claim_log_odds,
+                     "kept" if c.supported else "dropped", c.text)
         numbers = sorted({n for c in kept for n in c.cited})
         sources = [Source(n, passages[n - 1], self._evidence(n, passages[n - 1], kept)) for n in numbers]
-        return Answer(question, text, sources, refused=False, language=language, retrieved=passages)
+        answer = Answer(question, " ".join(c.text for c in kept), sources, refused=False, language=language,
+                        retrieved=passages) if kept else self._refusal(question, language, passages)
+        answer.claims = [(c.text, c.claim_log_odds) for c in checked if c.claim_log_odds is not None]
+        return answer
 
     @staticmethod
     def _evidence(number: int, passage: Passage, kept: list) -> list[str]:

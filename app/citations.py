@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -23,6 +23,7 @@ class CheckedSentence:
     supported: bool
     similarity: float
     evidence: dict[int, int] = field(default_factory=dict)  # passage number -> its closest sentence
+    claim_log_odds: Optional[float] = None  # the claim judge's verdict (app/claims.py); None: not asked
 
 def cited_numbers(text: str) -> list[int]:
     """Passage numbers cited in text, in order of first appearance."""
@@ -112,7 +113,7 @@ def check_sentences(
 
     checked, seen = [], set()
     for sentence, text, vector in zip(sentences, bare, vectors):
-        if not text or text.lower() in seen or unfinished(text):
+        if not _WORD.search(text) or text.lower() in seen or unfinished(text):  # "[1], [2]." is no claim
             continue
         seen.add(text.lower())
         cited = [n for n in cited_numbers(sentence) if 1 <= n <= len(passages)]

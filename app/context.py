@@ -65,3 +65,9 @@ def excerpt(sentences: Sequence[str], chosen: Sequence[int]) -> str:
             parts.append(GAP)
         parts.append(sentences[index])
     return " ".join(parts)
+
+
+def close_to_best(passages: list, margin: float) -> list:
+    """Passages near the best one: a far weaker one is another topic that only shares words."""
+    best = max((p.score for p in passages), default=0.0)
+    return [p for p in passages if p.score >= best - margin]

@@ -31,6 +31,7 @@ class Answer:
     retrieved: list[Passage] = field(default_factory=list, repr=False)
     answerability: Optional[float] = None  # the judge's yes/no log-odds less the unmatched-word penalty; None: not asked
     verdict: Optional["Verdict"] = field(default=None, repr=False)  # what answerability was computed from
+    claims: list[tuple[str, Optional[float]]] = field(default_factory=list, repr=False)  # claim judge: sentence, log-odds
 
 
 @dataclass

@@ -28,3 +28,9 @@ _INSTRUCTION = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE
 def addresses_the_assistant(sentence: str) -> bool:
     """True for a sentence that gives the reader (an AI) orders rather than reporting news."""
     return bool(_INSTRUCTION.search(sentence))
+
+
+def without_orders(text: str, sentences: list[str]) -> str:
+    """The passage as written, or without its sentences that give the assistant orders."""
+    kept = [s for s in sentences if not addresses_the_assistant(s)]
+    return text if len(kept) == len(sentences) else " ".join(kept)

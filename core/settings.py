@@ -106,6 +106,14 @@ class Settings(BaseSettings):
         "whose unanswerable questions add a word, but news questions paraphrase, so calibration picks 0."
     )
     min_support: float = Field(0.83, description="Answer sentence vs cited passage similarity needed to keep it.")
+    claim_judge: bool = Field(
+        True, description="Ask the chat model whether each kept answer sentence says what its evidence sentences "
+        "say (catches swapped roles: 'Japan announced ...' where the passage says the Netherlands did)."
+    )
+    min_claim_log_odds: float = Field(
+        0.034, description="The claim judge's yes-vs-no log-odds below this drops the sentence "
+        "(tuned by python -m eval.calibrate_claims)."
+    )
     max_question_chars: int = 2000
     context_chars: int = Field(
         1000, ge=0, description="Passage sentences the model reads, in characters (0: whole passages); "

@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 SETTINGS_SHOWN = {"retrieval_mode", "embedding_backend", "embedding_model_path", "chunk_size", "chunk_overlap",
                   "top_k", "fetch_k", "fusion", "rrf_k", "dense_weight", "keyword_weight", "keyword_language_match",
                   "headline_match", "min_relevance", "min_support", "llm_model", "answer_judge",
-                  "min_answer_log_odds", "unmatched_term_penalty"}
+                  "min_answer_log_odds", "unmatched_term_penalty", "claim_judge",
+                  "min_claim_log_odds"}
 
 
 @dataclass
@@ -40,6 +41,7 @@ class QuestionRecord:
     answerability: Optional[float] = None  # the gate's score: judge log-odds less the penalty (None: judge off)
     judge_log_odds: Optional[float] = None
     unmatched_terms: list[str] = field(default_factory=list)
+    claims: list[tuple[str, Optional[float]]] = field(default_factory=list)  # claim judge: sentence, log-odds
     contains: Optional[bool] = None
     f1: Optional[float] = None
     language_match: Optional[bool] = None
@@ -111,6 +113,7 @@ def answer_one(assistant: Assistant, item: EvalItem, record: QuestionRecord) -> 
     record.answerability = answer.answerability
     if answer.verdict is not None:
         record.judge_log_odds, record.unmatched_terms = answer.verdict.log_odds, answer.verdict.unmatched
+    record.claims = list(answer.claims)
     record.cited_docs = [source.passage.doc_id for source in answer.sources]
     record.language_match = detect_language(answer.text) == detect_language(item.question)
     if item.answers:

@@ -28,6 +28,7 @@ VECTORS = {
     "Ada 1,500 insinyur": unit(1.0, 0.0),
     "Semikonduktor penting untuk AI": unit(0.2, 1.0),
     "Bunga mawar berwarna merah": unit(-1.0, -1.0),
+    ",": unit(1.0, 0.0),  # a line of bare citations, as close as can be: still no claim
 }
 
 
@@ -133,6 +134,11 @@ def test_mixed_answer_checks_each_sentence_and_embeds_bare_text():
 
 def test_empty_answer_gives_nothing():
     assert check("") == []
+
+
+def test_a_line_of_bare_citations_is_no_sentence():
+    checked = check("Jepang dan UE membentuk dewan digital [1].\n[1], [2]")
+    assert [c.text for c in checked] == ["Jepang dan UE membentuk dewan digital [1]."]
 
 
 def test_unfinished_sentence_is_dropped_but_citations_after_the_stop_stay():

@@ -1,0 +1,74 @@
+"""The claim judge: the chat model reads each kept answer sentence beside the passage sentences it rests on.
+
+Word and meaning checks (app/citations.py) pass a sentence built from the article's own words with the
+roles swapped ("Japan announced export restrictions [3]" where the passage says the Netherlands did): every
+word is in the article and the meaning is close. A short yes/no question to the chat model over the
+evidence sentences catches those; its threshold is calibrated by ``python -m eval.calibrate_claims``.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from typing import TYPE_CHECKING, Optional, Sequence
+
+from langchain_core.messages import HumanMessage
+
+from app.answerable import log_odds_from_response
+from app.citations import CITATION, CheckedSentence, split_sentences
+from prompts import load_prompt
+
+if TYPE_CHECKING:
+    from langchain_core.language_models.chat_models import BaseChatModel
+
+VERDICT_CACHE_SIZE = 1024
+
+
+def evidence_window(passage_text: str, row: int) -> str:
+    """The passage sentence a claim rests on and the one before it ("Ia ..." needs its antecedent)."""
+    sentences = split_sentences(passage_text) or [passage_text]
+    row = min(max(row, 0), len(sentences) - 1)
+    return " ".join(sentences[max(row - 1, 0): row + 1])
+
+
+def claim_evidence(sentence: CheckedSentence, passage_texts: Sequence[str]) -> str:
+    """The evidence windows of every passage the sentence cites, one paragraph each."""
+    return "\n".join(evidence_window(passage_texts[n - 1], sentence.evidence.get(n, 0))
+                     for n in sentence.cited if 1 <= n <= len(passage_texts))
+
+
+class ClaimJudge:
+    """One single-token call per claim; verdicts are cached, since a streamed answer is checked as it grows."""
+
+    def __init__(self, llm: "BaseChatModel", top_logprobs: int = 10):
+        self._llm = llm.bind(logprobs=True, top_logprobs=top_logprobs, max_tokens=1, temperature=0)
+        self._cache: dict[tuple[str, str], Optional[float]] = {}
+        self._lock = threading.Lock()
+
+    def log_odds(self, evidence: str, claim: str) -> Optional[float]:
+        """log P(yes) - log P(no) that the evidence states the claim (None: no verdict)."""
+        key = (evidence, claim)
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        prompt = load_prompt("claim").format(evidence=evidence, claim=claim)
+        reply = self._llm.invoke([HumanMessage(prompt)])
+        content = reply.content if isinstance(reply.content, str) else ""
+        verdict = log_odds_from_response(content, reply.response_metadata.get("logprobs"))
+        with self._lock:
+            self._cache[key] = verdict
+            while len(self._cache) > VERDICT_CACHE_SIZE:
+                self._cache.pop(next(iter(self._cache)))
+        return verdict
+
+    def review(self, checked: list[CheckedSentence], passage_texts: Sequence[str],
+               threshold: float) -> list[CheckedSentence]:
+        """The sentences with each supported one re-marked by the judge; its log-odds kept on the sentence."""
+        reviewed = []
+        for sentence in checked:
+            if sentence.supported and sentence.cited:
+                claim = CITATION.sub("", sentence.text).strip()
+                score = self.log_odds(claim_evidence(sentence, passage_texts), claim)
+                sentence = replace(sentence, claim_log_odds=score,
+                                   supported=score is None or score >= threshold)
+            reviewed.append(sentence)
+        return reviewed
