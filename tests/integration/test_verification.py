@@ -53,3 +53,33 @@ def test_uncited_but_supported_answer_gets_a_citation(parts):
     answer = service_answering(parts, reply).ask("What council do the EU and Japan plan?")
     assert not answer.refused
     assert answer.sources and f"[{answer.sources[0].number}]" in answer.text
+
+
+@pytest.fixture(scope="module")
+def with_claim_judge(assistant):
+    """A chat service whose answers are queued but whose claims the real 1.5B model judges."""
+    from app.claims import ClaimJudge
+
+    settings = assistant.settings.model_copy(update={"min_relevance": 0.0})
+
+    def build(reply: str, judged: bool = True) -> ChatService:
+        judge = ClaimJudge(assistant._chat_backend.model) if judged else None
+        return ChatService(settings, assistant.retriever, assistant.embeddings,
+                           FakeListChatModel(responses=[reply]), claim_judge=judge)
+    return build
+
+
+SWAPPED = "Japan announced new export restrictions on advanced semiconductor equipment [1]."
+TRUE = "The Netherlands announced new export restrictions on advanced semiconductor equipment [1]."
+
+
+def test_the_claim_judge_rejects_a_swapped_role_the_word_checks_let_through(with_claim_judge):
+    question = "What export restrictions did Japan announce?"
+    assert not with_claim_judge(SWAPPED, judged=False).ask(question).refused  # every word is in the article
+    answer = with_claim_judge(SWAPPED).ask(question)
+    assert answer.refused and answer.sources == [] and answer.claims[0][1] < 0
+
+
+def test_the_claim_judge_keeps_the_true_claim(with_claim_judge):
+    answer = with_claim_judge(TRUE).ask("What export restrictions did the Netherlands announce?")
+    assert not answer.refused and "Netherlands" in answer.text and answer.claims[0][1] > 0
