@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from langchain_core.messages import HumanMessage
 
@@ -61,14 +61,16 @@ class ClaimJudge:
         return verdict
 
     def review(self, checked: list[CheckedSentence], passage_texts: Sequence[str],
-               threshold: float) -> list[CheckedSentence]:
-        """The sentences with each supported one re-marked by the judge; its log-odds kept on the sentence."""
+               threshold: Callable[[str, str], float]) -> list[CheckedSentence]:
+        """The sentences with each supported one re-marked by the judge; its log-odds kept on the sentence.
+        ``threshold(claim, evidence)`` is the log-odds a claim needs (lower across languages)."""
         reviewed = []
         for sentence in checked:
             if sentence.supported and sentence.cited:
                 claim = CITATION.sub("", sentence.text).strip()
-                score = self.log_odds(claim_evidence(sentence, passage_texts), claim)
+                evidence = claim_evidence(sentence, passage_texts)
+                score = self.log_odds(evidence, claim)
                 sentence = replace(sentence, claim_log_odds=score,
-                                   supported=score is None or score >= threshold)
+                                   supported=score is None or score >= threshold(claim, evidence))
             reviewed.append(sentence)
         return reviewed

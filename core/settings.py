@@ -111,8 +111,12 @@ class Settings(BaseSettings):
         "say (catches swapped roles: 'Japan announced ...' where the passage says the Netherlands did)."
     )
     min_claim_log_odds: float = Field(
-        0.034, description="The claim judge's yes-vs-no log-odds below this drops the sentence "
-        "(tuned by python -m eval.calibrate_claims)."
+        -0.361, description="The claim judge's yes-vs-no log-odds below this drops a sentence written in its "
+        "evidence's language (tuned by python -m eval.calibrate_claims)."
+    )
+    min_claim_log_odds_across_languages: float = Field(
+        -1.051, description="The same for a sentence in another language than its evidence (an English answer "
+        "about an Indonesian article), where the judge is less sure of true claims."
     )
     max_question_chars: int = 2000
     context_chars: int = Field(

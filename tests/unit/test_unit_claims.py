@@ -39,7 +39,7 @@ def test_evidence_is_the_closest_sentence_and_the_one_before_it():
 def test_a_no_drops_the_sentence_and_a_yes_keeps_it():
     judge = ClaimJudge(CountingModel(responses=["no", "yes"]))
     swapped, true = sentence("Jepang mengumumkan pembatasan ekspor [1]."), sentence("Breton bertemu Jepang [1].", row=2)
-    reviewed = judge.review([swapped, true], [PASSAGE], threshold=0.0)
+    reviewed = judge.review([swapped, true], [PASSAGE], threshold=lambda claim, evidence: 0.0)
     assert [s.supported for s in reviewed] == [False, True]
     assert reviewed[0].claim_log_odds < 0 < reviewed[1].claim_log_odds
 
@@ -47,15 +47,15 @@ def test_a_no_drops_the_sentence_and_a_yes_keeps_it():
 def test_unsupported_or_uncited_sentences_are_not_asked_about():
     model = CountingModel(responses=["no"])
     reviewed = ClaimJudge(model).review([sentence("x [1].", supported=False), sentence("y.", cited=())],
-                                        [PASSAGE], threshold=0.0)
+                                        [PASSAGE], threshold=lambda claim, evidence: 0.0)
     assert model.calls == 0 and all(s.claim_log_odds is None for s in reviewed)
 
 
 def test_a_claim_is_judged_once_while_a_streamed_answer_grows():
     model = CountingModel(responses=["yes", "no"])
     judge = ClaimJudge(model)
-    first = judge.review([sentence("Belanda mengumumkan pembatasan ekspor [1].")], [PASSAGE], 0.0)
-    again = judge.review([sentence("Belanda mengumumkan pembatasan ekspor [1].")], [PASSAGE], 0.0)
+    first = judge.review([sentence("Belanda mengumumkan pembatasan ekspor [1].")], [PASSAGE], lambda c, e: 0.0)
+    again = judge.review([sentence("Belanda mengumumkan pembatasan ekspor [1].")], [PASSAGE], lambda c, e: 0.0)
     assert model.calls == 1 and first[0].supported and again[0].supported
 
 
