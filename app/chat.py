@@ -242,12 +242,14 @@ class ChatService:
         if self._claim_judge is None:
             return checked
         try:
-            return self._claim_judge.review(checked, texts, self._claim_threshold)
+            return self._claim_judge.review(checked, texts,
+                                            lambda _claim, evidence: self._claim_threshold(language, evidence))
         except Exception as err:  # openai/httpx raise many connection error types
             raise ModelUnavailable(f"{self._llm_description} did not answer: {err}") from err
 
-    def _claim_threshold(self, claim: str, evidence: str) -> float:
-        same = text_language(claim) == text_language(evidence)
+    def _claim_threshold(self, answer_language: str, evidence: str) -> float:
+        """The answer's language is the question's (a short claim's own detection is unreliable)."""
+        same = answer_language == text_language(evidence)
         return self._settings.min_claim_log_odds if same else self._settings.min_claim_log_odds_across_languages
 
     def _verify(self, question: str, language: str, raw: str, passages: list[Passage]) -> Answer:

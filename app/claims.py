@@ -3,7 +3,8 @@
 Word and meaning checks (app/citations.py) pass a sentence built from the article's own words with the
 roles swapped ("Japan announced export restrictions [3]" where the passage says the Netherlands did): every
 word is in the article and the meaning is close. A short yes/no question to the chat model over the
-evidence sentences catches those; its threshold is calibrated by ``python -m eval.calibrate_claims``.
+evidence sentences catches those; its thresholds (within a language, across languages) are calibrated by
+``python -m eval.calibrate_claims``.
 """
 from __future__ import annotations
 

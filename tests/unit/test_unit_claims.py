@@ -86,3 +86,12 @@ def test_an_answer_the_judge_accepts_keeps_its_sources(service_with_claims):
     answer = service_with_claims("yes").ask("Berapa harga beras medium?")
     assert not answer.refused and "11.200" in answer.text and answer.sources
     assert answer.claims[0][1] > 0
+
+
+def test_an_answer_in_another_language_than_its_evidence_gets_the_lower_threshold(service_with_claims):
+    service = service_with_claims("yes")
+    service._settings = service._settings.model_copy(update={"min_claim_log_odds": 0.5,
+                                                             "min_claim_log_odds_across_languages": -1.0})
+    evidence = "Harga beras medium di Pasar Cipinang turun menjadi Rp 11.200 per kilogram pada pekan ini."
+    assert service._claim_threshold("id", evidence) == 0.5
+    assert service._claim_threshold("en", evidence) == -1.0
