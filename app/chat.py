@@ -12,7 +12,7 @@ from app.answerable import AnswerabilityJudge, Verdict, unmatched_terms
 from app.citations import check_sentences, drop_unfinished_sentence, split_sentences
 from app.claims import ClaimJudge
 from app.context import close_to_best, excerpt, select_sentences
-from app.events import Answer, ChatEvent, Retrieved, Source, Token  # noqa: F401  (re-exported)
+from app.events import Answer, ChatEvent, Checking, Retrieved, Source, Token  # noqa: F401  (re-exported)
 from app.followup import standalone_question
 from app.injection import without_orders
 from app.language import LANGUAGE_NAMES, detect_language
@@ -59,9 +59,8 @@ class ChatService:
         self._cache_lock = threading.Lock()
         self._llm = llm
         self._llm_description = llm_description
-        self._prompt = ChatPromptTemplate.from_messages(
-            [("system", load_prompt("system")), ("human", load_prompt("question"))]
-        )
+        self._prompt = ChatPromptTemplate.from_messages([("system", load_prompt("system")),
+                                                         ("human", load_prompt("question"))])
 
     def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Answer:
         """Answer in one piece (the streaming form is ``stream``)."""
@@ -72,7 +71,7 @@ class ChatService:
 
     def stream(self, question: str, history: Sequence[tuple[str, str]] = (),
                verified: bool = False) -> Iterator[ChatEvent]:
-        """Yield Retrieved, then Token pieces, then the verified Answer.
+        """Yield Retrieved, then Token pieces, Checking while the draft is verified, then the verified Answer.
 
         ``history`` is earlier (question, answer) pairs; with it, the question is first rewritten
         to stand alone, in the user's language, and that is what is searched for and answered.
@@ -103,6 +102,7 @@ class ChatService:
             raw = yield from self._generate_verified(messages, passages, question, language)
         else:
             raw = yield from self._generate(messages, passages)
+        yield Checking()
         answer = self._verify(question, language, raw, passages)
         answer.answerability, answer.verdict = score, verdict
         yield answer

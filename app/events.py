@@ -49,4 +49,9 @@ class Token:
     text: str
 
 
-ChatEvent = Union[Retrieved, Token, Answer]
+@dataclass
+class Checking:
+    """Streaming event: the draft is complete and its sentences are being checked against their sources."""
+
+
+ChatEvent = Union[Retrieved, Token, Checking, Answer]

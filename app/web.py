@@ -6,7 +6,8 @@ import logging
 import re
 from typing import TYPE_CHECKING, Iterator
 
-from app.chat import Answer, Retrieved, Token
+from app.chat import Answer, Checking, Retrieved, Token
+from app.language import detect_language
 from core.errors import KabarError
 
 if TYPE_CHECKING:
@@ -78,6 +79,10 @@ def pairs_from_history(history: list) -> list[tuple[str, str]]:
     return pairs
 
 
+# shown under the draft while the claim judge reads it: the final answer may drop sentences
+CHECKING = {"en": "⏳ Checking each sentence against its source…", "id": "⏳ Memeriksa setiap kalimat dengan sumbernya…"}
+
+
 def respond(assistant: "Assistant", message: str, history: list) -> Iterator[tuple[str, str]]:
     """Stream (answer so far, sources panel) pairs for one question."""
     text, passages = "", []
@@ -89,6 +94,8 @@ def respond(assistant: "Assistant", message: str, history: list) -> Iterator[tup
             elif isinstance(event, Token):
                 text += event.text
                 yield text, render_sources(passages)
+            elif isinstance(event, Checking) and text:
+                yield f"{text}\n\n{CHECKING[detect_language(message)]}", render_sources(passages)
             elif isinstance(event, Answer):
                 yield _final_text(event), render_sources(passages, {s.number: s.evidence for s in event.sources})
     except KabarError as err:

@@ -61,7 +61,8 @@ def ask(page, question: str, timeout_s: float = 300) -> str:
     while time.monotonic() < deadline:
         time.sleep(2)
         text = bots.nth(before).inner_text() if bots.count() > before else ""
-        stable = stable + 1 if text and text == last and text != "…" else 0
+        busy = text in ("", "…") or "⏳" in text  # still retrieving, or the draft is being checked
+        stable = stable + 1 if not busy and text == last else 0
         if stable >= 3:
             return text
         last = text

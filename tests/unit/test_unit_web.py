@@ -41,3 +41,21 @@ def test_cited_cards_mark_their_evidence_and_answers_link_to_cards():
     assert "<mark>Kalimat kedua mendukung jawaban.</mark>" in html and "&lt;b&gt;" in html
     assert _final_text(Answer("q", "Jepang bermitra [1].")) == "Jepang bermitra [[1]](#source-1)."
     assert _final_text(Answer("q", "Tidak ada.", refused=True)).startswith("ℹ️")
+
+
+def test_the_draft_says_it_is_being_checked_until_the_verified_answer_replaces_it():
+    from app.events import Answer, Checking, Retrieved, Token
+    from app.web import respond
+
+    passage = Passage("c1", "Harga beras turun.", "d1", title="Beras")
+
+    class Scripted:
+        def stream(self, question, history):
+            yield Retrieved([passage], question)
+            yield Token("Harga beras turun [1]. Harga gula naik [1].")
+            yield Checking()
+            yield Answer(question, "Harga beras turun [1].", [])
+
+    shown = [text for text, _sources in respond(Scripted(), "Berapa harga beras?", [])]
+    assert shown[2].startswith("Harga beras turun [1]. Harga gula naik") and "⏳ Memeriksa" in shown[2]
+    assert "⏳" not in shown[-1] and "gula" not in shown[-1]
