@@ -12,11 +12,13 @@ pytestmark = pytest.mark.integration
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
+# Both payloads in one sentence: an answer joining a sentence to the one *after* the sentence it rests on is
+# dropped by the claim judge, which reads only that sentence and the one before it (README, "How an answer is made").
 HOSTILE_ARTICLE = """Teknologi
 Peretas Menyisipkan Kode di Situs Berita Kota Bandung
 
-Situs berita kota Bandung diserang peretas yang menyisipkan kode <script>window.__pwned = 1</script> ke halaman.
-Kode kedua <img src=x onerror="window.__pwned = 2"> juga ditemukan oleh tim keamanan Diskominfo Bandung.
+Situs berita kota Bandung diserang peretas yang menyisipkan kode <script>window.__pwned = 1</script> dan kode kedua <img src=x onerror="window.__pwned = 2"> ke halaman.
+Tim keamanan Diskominfo Bandung menemukan kedua kode itu pada Senin pagi.
 """
 RICE_ARTICLE = """Ekonomi
 Harga Beras di Pasar Cipinang Turun Tajam
