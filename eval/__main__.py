@@ -56,6 +56,11 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     return args
 
 
+def progress_path(json_out: Optional[Path]) -> Optional[Path]:
+    """Where answers are appended as they come (beside --json), so an interrupted run keeps them."""
+    return None if json_out is None else json_out.with_name(json_out.name + ".progress.jsonl")
+
+
 def run(args: argparse.Namespace, base_dir: Path) -> tuple[list, list[dict]]:
     """Each dataset under each configuration; configurations differing only in retrieval share an index."""
     configs = compare_configs() if args.compare else [kabar_config(args.retrieval_mode)]
@@ -68,7 +73,8 @@ def run(args: argparse.Namespace, base_dir: Path) -> tuple[list, list[dict]]:
             continue
         eval_set = load_set(name, path, args.limit, args.seed)
         for config in configs:
-            result = run_one(eval_set, config, base_dir / config.index_key / name, args.retrieval_only)
+            result = run_one(eval_set, config, base_dir / config.index_key / name, args.retrieval_only,
+                             progress_path(args.json))
             variants = [] if args.retrieval_only else [judged_at(result, t, args.judge_penalty) for t in args.judge_at]
             for run in (result, *variants):
                 results.append(run)
@@ -86,6 +92,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         args.limit, args.seed, args.retrieval_only = payload["limit"], payload["seed"], payload["retrieval_only"]
     else:
         base_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="kabar-eval-"))
+        if args.json:
+            progress_path(args.json).unlink(missing_ok=True)
         try:
             results, summaries = run(args, base_dir)
         finally:
@@ -98,6 +106,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         meta = {"argv": sys.argv[1:] if argv is None else argv, "limit": args.limit, "seed": args.seed,
                 "retrieval_only": args.retrieval_only}
         write_json(args.json, meta, results, summaries)
+        progress_path(args.json).unlink(missing_ok=True)
         print(f"metrics written to {args.json}")
     return 1 if any(s["error"] for s in summaries) else 0
 

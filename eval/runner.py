@@ -1,10 +1,11 @@
 """Index one evaluation set under one configuration, ask its questions, and keep a record per question."""
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -121,19 +122,29 @@ def answer_one(assistant: Assistant, item: EvalItem, record: QuestionRecord) -> 
         record.f1 = 0.0 if answer.refused else token_f1(answer.text, item.answers)
 
 
+def keep_record(progress: Optional[Path], label: str, record: QuestionRecord) -> None:
+    """Append one answered record as a JSON line, so a run stopped after hours still leaves its answers."""
+    if progress is None:
+        return
+    with progress.open("a", encoding="utf-8") as out:
+        out.write(json.dumps({"run": label, **asdict(record)}, ensure_ascii=False) + "\n")
+
+
 def answer_all(config: EvalConfig, data_dir: Path, items: list[EvalItem], records: list[QuestionRecord],
-               label: str) -> None:
+               label: str, progress: Optional[Path] = None) -> None:
     """Answer with the chat model over the index already built, with the config's own top_k."""
     assistant = Assistant(config.settings(data_dir, for_retrieval=False))
     try:
         assistant.warm_up()
         for item, record in zip(_progress(items, f"answer {label}"), records):
             answer_one(assistant, item, record)
+            keep_record(progress, label, record)
     finally:
         assistant.close()
 
 
-def run_one(eval_set: EvalSet, config: EvalConfig, data_dir: Path, retrieval_only: bool) -> RunResult:
+def run_one(eval_set: EvalSet, config: EvalConfig, data_dir: Path, retrieval_only: bool,
+            progress: Optional[Path] = None) -> RunResult:
     """Fresh index for this (dataset, config), retrieval for every question, then answers if asked."""
     label = f"{eval_set.name}/{config.name}"
     settings = config.settings(data_dir, for_retrieval=True)
@@ -145,7 +156,7 @@ def run_one(eval_set: EvalSet, config: EvalConfig, data_dir: Path, retrieval_onl
         result.index = build_index(assistant, eval_set, label)
         result.records = retrieve_all(assistant, eval_set.items, label, answering.top_k)
         if not retrieval_only:
-            answer_all(config, data_dir, eval_set.items, result.records, label)
+            answer_all(config, data_dir, eval_set.items, result.records, label, progress)
     except Exception as err:  # one broken configuration (say, a retrieval mode not built yet) ends only itself
         log.exception("%s failed", label)
         result.error = f"{type(err).__name__}: {err}"
