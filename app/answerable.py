@@ -80,13 +80,21 @@ def log_odds_from_response(content: str, logprobs: Optional[dict]) -> Optional[f
     return CERTAIN if word.startswith(YES) else -CERTAIN if word.startswith(NO) else None
 
 
-class AnswerabilityJudge:
-    """One single-token call to the chat model; returns the yes/no log-odds (None: no verdict)."""
+class YesNoJudge:
+    """A chat model bound to answer one token with its log-probabilities: the shared core of both judges."""
 
     def __init__(self, llm: "BaseChatModel", top_logprobs: int = 10):
         self._llm = llm.bind(logprobs=True, top_logprobs=top_logprobs, max_tokens=1, temperature=0)
 
-    def log_odds(self, answer_messages: list[BaseMessage]) -> Optional[float]:
-        reply = self._llm.invoke(judge_messages(answer_messages))
+    def yes_no_log_odds(self, messages: list[BaseMessage]) -> Optional[float]:
+        """log P(yes) - log P(no) of the reply's first token (None: neither word, no verdict)."""
+        reply = self._llm.invoke(messages)
         content = reply.content if isinstance(reply.content, str) else ""
         return log_odds_from_response(content, reply.response_metadata.get("logprobs"))
+
+
+class AnswerabilityJudge(YesNoJudge):
+    """Asks, in the answer's own prompt, whether the passages state the specific fact asked for."""
+
+    def log_odds(self, answer_messages: list[BaseMessage]) -> Optional[float]:
+        return self.yes_no_log_odds(judge_messages(answer_messages))

@@ -243,7 +243,7 @@ class ChatService:
             return checked
         try:
             return self._claim_judge.review(checked, texts,
-                                            lambda _claim, evidence: self._claim_threshold(language, evidence))
+                                            lambda evidence: self._claim_threshold(language, evidence))
         except Exception as err:  # openai/httpx raise many connection error types
             raise ModelUnavailable(f"{self._llm_description} did not answer: {err}") from err
 

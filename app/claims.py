@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from typing import TYPE_CHECKING, Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from langchain_core.messages import HumanMessage
 
-from app.answerable import log_odds_from_response
+from app.answerable import YesNoJudge
 from app.citations import CITATION, CheckedSentence, split_sentences
 from prompts import load_prompt
-
-if TYPE_CHECKING:
-    from langchain_core.language_models.chat_models import BaseChatModel
 
 VERDICT_CACHE_SIZE = 1024
 
@@ -37,11 +34,11 @@ def claim_evidence(sentence: CheckedSentence, passage_texts: Sequence[str]) -> s
                      for n in sentence.cited if 1 <= n <= len(passage_texts))
 
 
-class ClaimJudge:
+class ClaimJudge(YesNoJudge):
     """One single-token call per claim; verdicts are cached, since a streamed answer is checked as it grows."""
 
-    def __init__(self, llm: "BaseChatModel", top_logprobs: int = 10):
-        self._llm = llm.bind(logprobs=True, top_logprobs=top_logprobs, max_tokens=1, temperature=0)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self._cache: dict[tuple[str, str], Optional[float]] = {}
         self._lock = threading.Lock()
 
@@ -52,9 +49,7 @@ class ClaimJudge:
             if key in self._cache:
                 return self._cache[key]
         prompt = load_prompt("claim").format(evidence=evidence, claim=claim)
-        reply = self._llm.invoke([HumanMessage(prompt)])
-        content = reply.content if isinstance(reply.content, str) else ""
-        verdict = log_odds_from_response(content, reply.response_metadata.get("logprobs"))
+        verdict = self.yes_no_log_odds([HumanMessage(prompt)])
         with self._lock:
             self._cache[key] = verdict
             while len(self._cache) > VERDICT_CACHE_SIZE:
@@ -62,9 +57,9 @@ class ClaimJudge:
         return verdict
 
     def review(self, checked: list[CheckedSentence], passage_texts: Sequence[str],
-               threshold: Callable[[str, str], float]) -> list[CheckedSentence]:
+               threshold: Callable[[str], float]) -> list[CheckedSentence]:
         """The sentences with each supported one re-marked by the judge; its log-odds kept on the sentence.
-        ``threshold(claim, evidence)`` is the log-odds a claim needs (lower across languages)."""
+        ``threshold(evidence)`` is the log-odds a claim over that evidence needs (lower across languages)."""
         reviewed = []
         for sentence in checked:
             if sentence.supported and sentence.cited:
@@ -72,6 +67,6 @@ class ClaimJudge:
                 evidence = claim_evidence(sentence, passage_texts)
                 score = self.log_odds(evidence, claim)
                 sentence = replace(sentence, claim_log_odds=score,
-                                   supported=score is None or score >= threshold(claim, evidence))
+                                   supported=score is None or score >= threshold(evidence))
             reviewed.append(sentence)
         return reviewed

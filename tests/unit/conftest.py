@@ -10,6 +10,9 @@ from langchain_core.embeddings import Embeddings
 
 from core.settings import Settings
 
+RICE_ARTICLE = ("Ekonomi\nHarga Beras Turun\n\nHarga beras medium di Pasar Cipinang turun menjadi Rp 11.200 per "
+                "kilogram pada pekan ini. Panen raya di Jawa Tengah membuat pasokan melimpah.\n")
+RICE_REPLY = "Harga beras medium turun menjadi Rp 11.200 per kilogram [1]."
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 FAKE_DIM = 64
 
@@ -82,3 +85,23 @@ def ingest_service(unit_settings, chunk_store, fake_embeddings):
     from ingest.service import IngestService
 
     return IngestService(unit_settings, chunk_store, fake_embeddings)
+
+
+@pytest.fixture
+def rice_service(tmp_path, unit_settings, fake_embeddings):
+    """A ChatService over one ingested rice-price article whose model replies RICE_REPLY; judges as given."""
+    def build(judge=None, claim_judge=None, **settings_update):
+        from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+        from app.api import Assistant
+        from app.chat import ChatService
+
+        settings = unit_settings.model_copy(update={"min_relevance": 0.0, "min_support": 0.0, **settings_update})
+        kb = Assistant(settings)
+        kb.__dict__["embeddings"] = fake_embeddings
+        article = tmp_path / "beras.txt"
+        article.write_text(RICE_ARTICLE, encoding="utf-8")
+        assert kb.ingest([article]).added
+        return ChatService(settings, kb.retriever, fake_embeddings, FakeListChatModel(responses=[RICE_REPLY]),
+                           judge=judge, claim_judge=claim_judge)
+    return build

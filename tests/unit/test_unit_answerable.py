@@ -4,14 +4,10 @@ from __future__ import annotations
 import math
 
 import pytest
-from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from app.answerable import CERTAIN, Verdict, judge_messages, log_odds_from_response, unmatched_terms
 
-ARTICLE = ("Ekonomi\nHarga Beras Turun\n\nHarga beras medium di Pasar Cipinang turun menjadi Rp 11.200 per "
-           "kilogram pada pekan ini. Panen raya di Jawa Tengah membuat pasokan melimpah.\n")
-REPLY = "Harga beras medium turun menjadi Rp 11.200 per kilogram [1]."
 
 
 def logprobs(*pairs: tuple[str, float]) -> dict:
@@ -60,21 +56,9 @@ class QueuedJudge:
 
 
 @pytest.fixture
-def service_with(tmp_path, unit_settings, fake_embeddings):
+def service_with(rice_service):
     def build(judge, threshold=0.0, penalty=0.0):
-        from app.api import Assistant
-        from app.chat import ChatService
-
-        settings = unit_settings.model_copy(update={"min_relevance": 0.0, "min_support": 0.0,
-                                                    "min_answer_log_odds": threshold,
-                                                    "unmatched_term_penalty": penalty})
-        kb = Assistant(settings)
-        kb.__dict__["embeddings"] = fake_embeddings
-        article = tmp_path / "beras.txt"
-        article.write_text(ARTICLE, encoding="utf-8")
-        assert kb.ingest([article]).added
-        return ChatService(settings, kb.retriever, fake_embeddings, FakeListChatModel(responses=[REPLY]),
-                           judge=judge)
+        return rice_service(judge=judge, min_answer_log_odds=threshold, unmatched_term_penalty=penalty)
     return build
 
 

@@ -7,9 +7,6 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from app.citations import CheckedSentence
 from app.claims import ClaimJudge, claim_evidence, evidence_window
 
-ARTICLE = ("Ekonomi\nHarga Beras Turun\n\nHarga beras medium di Pasar Cipinang turun menjadi Rp 11.200 per "
-           "kilogram pada pekan ini. Panen raya di Jawa Tengah membuat pasokan melimpah.\n")
-REPLY = "Harga beras medium turun menjadi Rp 11.200 per kilogram [1]."
 PASSAGE = "Belanda mengumumkan pembatasan ekspor. Ia menyebut ASML. Breton bertemu Jepang."
 
 
@@ -39,7 +36,7 @@ def test_evidence_is_the_closest_sentence_and_the_one_before_it():
 def test_a_no_drops_the_sentence_and_a_yes_keeps_it():
     judge = ClaimJudge(CountingModel(responses=["no", "yes"]))
     swapped, true = sentence("Jepang mengumumkan pembatasan ekspor [1]."), sentence("Breton bertemu Jepang [1].", row=2)
-    reviewed = judge.review([swapped, true], [PASSAGE], threshold=lambda claim, evidence: 0.0)
+    reviewed = judge.review([swapped, true], [PASSAGE], threshold=lambda evidence: 0.0)
     assert [s.supported for s in reviewed] == [False, True]
     assert reviewed[0].claim_log_odds < 0 < reviewed[1].claim_log_odds
 
@@ -47,33 +44,21 @@ def test_a_no_drops_the_sentence_and_a_yes_keeps_it():
 def test_unsupported_or_uncited_sentences_are_not_asked_about():
     model = CountingModel(responses=["no"])
     reviewed = ClaimJudge(model).review([sentence("x [1].", supported=False), sentence("y.", cited=())],
-                                        [PASSAGE], threshold=lambda claim, evidence: 0.0)
+                                        [PASSAGE], threshold=lambda evidence: 0.0)
     assert model.calls == 0 and all(s.claim_log_odds is None for s in reviewed)
 
 
 def test_a_claim_is_judged_once_while_a_streamed_answer_grows():
     model = CountingModel(responses=["yes", "no"])
     judge = ClaimJudge(model)
-    first = judge.review([sentence("Belanda mengumumkan pembatasan ekspor [1].")], [PASSAGE], lambda c, e: 0.0)
-    again = judge.review([sentence("Belanda mengumumkan pembatasan ekspor [1].")], [PASSAGE], lambda c, e: 0.0)
+    first = judge.review([sentence("Belanda mengumumkan pembatasan ekspor [1].")], [PASSAGE], lambda evidence: 0.0)
+    again = judge.review([sentence("Belanda mengumumkan pembatasan ekspor [1].")], [PASSAGE], lambda evidence: 0.0)
     assert model.calls == 1 and first[0].supported and again[0].supported
 
 
 @pytest.fixture
-def service_with_claims(tmp_path, unit_settings, fake_embeddings):
-    def build(verdict: str):
-        from app.api import Assistant
-        from app.chat import ChatService
-
-        settings = unit_settings.model_copy(update={"min_relevance": 0.0, "min_support": 0.0})
-        kb = Assistant(settings)
-        kb.__dict__["embeddings"] = fake_embeddings
-        article = tmp_path / "beras.txt"
-        article.write_text(ARTICLE, encoding="utf-8")
-        assert kb.ingest([article]).added
-        return ChatService(settings, kb.retriever, fake_embeddings, FakeListChatModel(responses=[REPLY]),
-                           claim_judge=ClaimJudge(FakeListChatModel(responses=[verdict])))
-    return build
+def service_with_claims(rice_service):
+    return lambda verdict: rice_service(claim_judge=ClaimJudge(FakeListChatModel(responses=[verdict])))
 
 
 def test_an_answer_whose_only_claim_the_judge_rejects_becomes_a_refusal(service_with_claims):
