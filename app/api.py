@@ -51,15 +51,10 @@ class Assistant:
 
     @cached_property
     def chat_service(self) -> ChatService:
-        from app.answerable import AnswerabilityJudge
-        from app.claims import ClaimJudge
-
         backend = self._chat_backend
-        judge = None if self.settings.answer_judge == "off" else AnswerabilityJudge(backend.model)
-        claim_judge = ClaimJudge(backend.model) if self.settings.claim_judge else None
         return ChatService(self.settings, self.retriever, self.embeddings, backend.model,
-                           llm_description=f"The chat model at {backend.base_url}", judge=judge,
-                           claim_judge=claim_judge)
+                           llm_description=f"The chat model at {backend.base_url}",
+                           **judges_for(self.settings, backend.model))
 
     def warm_up(self) -> None:
         """Load every model now, so the first question does not pay for it."""
@@ -105,3 +100,12 @@ class Assistant:
             self._chat_backend.close()
             del self.__dict__["_chat_backend"]
             self.__dict__.pop("chat_service", None)
+
+
+def judges_for(settings: Settings, model) -> dict:
+    """The answerability and claim judges the settings ask for, over one chat model (benchmarks build the same)."""
+    from app.answerable import AnswerabilityJudge
+    from app.claims import ClaimJudge
+
+    return {"judge": None if settings.answer_judge == "off" else AnswerabilityJudge(model),
+            "claim_judge": ClaimJudge(model) if settings.claim_judge else None}

@@ -131,7 +131,7 @@ def raw_stream(base_url: str, payload: dict, timeout: float) -> dict:
 
 def build(settings):
     """The Assistant (store, embedder, retriever) with the sample article, and a recorded ChatService."""
-    from app.api import Assistant
+    from app.api import Assistant, judges_for
     from app.chat import ChatService
     from core.llm import make_chat_backend
 
@@ -140,9 +140,9 @@ def build(settings):
     with Timer() as warm:
         assistant.retriever.retrieve("warm up")
         backend = make_chat_backend(settings)
-    recorder = Recorder(backend.model)
+    recorder = Recorder(backend.model)  # the judges' one-token calls go to the model itself, unrecorded
     service = ChatService(settings, assistant.retriever, assistant.embeddings, recorder,
-                          llm_description=f"The chat model at {backend.base_url}")
+                          llm_description=f"The chat model at {backend.base_url}", **judges_for(settings, backend.model))
     return assistant, backend, recorder, service, {"chunks": report.chunks_written, "warm_up_s": round(warm.seconds, 2)}
 
 
@@ -158,6 +158,7 @@ def summarise(rows: list[dict]) -> dict:
     return {"sources": percentiles_ms([r["sources_s"] for r in rows]),
             "first_token": percentiles_ms([r["first_token_s"] for r in rows if r["first_token_s"] is not None]),
             "total": percentiles_ms([r["total_s"] for r in rows]),
+            "check": percentiles_ms([r["verify_s"] for r in rows if r.get("verify_s") is not None]),
             "raw_first_token": percentiles_ms([r["raw"]["first_token_s"] for r in generated
                                                if r["raw"]["first_token_s"] is not None]),
             "decode_tok_s": service_rate, "raw_decode_tok_s": raw_rate,
@@ -192,10 +193,11 @@ def show(result: dict) -> None:
         raw = r.get("raw", {})
         rows.append([r["question"][:48], r["language"], "refused" if r["refused"] else f"cites {r['cited']}",
                      round(r["sources_s"] * 1000, 1), r["first_token_s"], r.get("tokens"), r.get("decode_tok_s"),
-                     raw.get("decode_tok_s"), r["total_s"]])
+                     raw.get("decode_tok_s"), r.get("verify_s"), r["total_s"]])
     machine_ = result["machine"]
     print_table(f"Chat ({result['settings'].get('llm_model')}), {machine_['cpu_count']} CPUs, {machine_['date']}",
-                ["question", "lang", "answer", "sources ms", "1st token s", "tokens", "tok/s", "raw tok/s", "total s"],
+                ["question", "lang", "answer", "sources ms", "1st token s", "tokens", "tok/s", "raw tok/s", "check s",
+                 "total s"],
                 rows, caption=caption(result["summary"]))
 
 
@@ -204,7 +206,8 @@ def caption(s: dict) -> str:
         return "/".join(str(None if s[key][p] is None else round(s[key][p] / scale, 2)) for p in ("p50_ms", "p95_ms"))
 
     return (f"p50/p95: sources {p50_p95('sources', 1)} ms, first token {p50_p95('first_token')} s (raw llama.cpp, "
-            f"no prompt cache: {p50_p95('raw_first_token')} s), total {p50_p95('total')} s; decode "
+            f"no prompt cache: {p50_p95('raw_first_token')} s), checking after the draft (claim judge) "
+            f"{p50_p95('check')} s, total {p50_p95('total')} s; decode "
             f"{s['decode_tok_s']} tok/s vs raw llama.cpp {s['raw_decode_tok_s']} (ratio {s['generation_vs_raw']}). "
             "Targets: sources <= 200 ms, first token <= 3 s, generation >= 0.95x raw.")
 

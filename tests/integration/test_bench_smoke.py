@@ -64,7 +64,8 @@ def test_chat_benchmark(tmp_path):
     assert non_negative(row["sources_s"], row["total_s"]) and row["sources_s"] <= row["total_s"]
     if not row["refused_before_llm"]:
         assert row["tokens"] > 0 and "raw" in row and row["raw"]["tokens"] > 0
-        assert non_negative(row["raw"]["total_s"])
+        assert non_negative(row["raw"]["total_s"], row["verify_s"])  # checking, claim judge included
+        assert result["summary"]["check"]["n"] == 1
     summary = result["summary"]
     assert summary["sources"]["n"] == 1 and non_negative(summary["sources"]["p50_ms"])
 
