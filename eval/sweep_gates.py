@@ -1,0 +1,138 @@
+"""``python -m eval.sweep_gates``: what the answerability gate and the claim judge reach together, from saved answers.
+
+Both gates only remove: the answerability judge refuses before the answer, the claim judge drops answer
+sentences (an answer left with none is a refusal). Every saved record keeps the judge's log-odds, the
+question's unmatched words and each judged sentence with its log-odds, so one run with the gate open
+(``KABAR_MIN_ANSWER_LOG_ODDS=-1000``) and the claim judge on gives the answer at any pair of thresholds:
+the sentences at or above the claim threshold, re-scored against the gold answers. Sentences the word
+checks removed never reach the claim judge, so an answer refused before it stays refused.
+
+This reads the same questions the quality table reports, so it shows what the two gates could reach, not
+a calibrated setting: a threshold chosen here must be confirmed on held-out questions before it ships.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Optional
+
+from eval.datasets import EvalItem, load_set
+from eval.metrics import contains_gold, mean, refusal_scores, token_f1
+from eval.report import judged_at
+from eval.rescore import saved_runs
+from eval.runner import QuestionRecord, RunResult
+
+ANSWER_THRESHOLDS = (-1000.0, 0.194, 0.3248, *[round(-1.0 + 0.1 * i, 2) for i in range(26)])
+CLAIM_THRESHOLDS = (-1000.0, -0.361, *[round(-1.5 + 0.1 * i, 2) for i in range(31)])
+PENALTIES = (0.0, 0.3)
+
+
+def claims_at(record: QuestionRecord, item: EvalItem, threshold: float) -> QuestionRecord:
+    """The record as a claim judge dropping sentences below ``threshold`` would have left it."""
+    if not record.claims or record.error:
+        return record  # refused before any sentence was judged, or failed
+    kept = [text for text, log_odds in record.claims if log_odds is None or log_odds >= threshold]
+    if not kept:
+        return replace(record, refused=True, contains=False if item.answers else None,
+                       f1=0.0 if item.answers else None, cited_docs=[])
+    text = " ".join(kept)
+    return replace(record, answer=text, refused=False,
+                   contains=contains_gold(text, item.answers) if item.answers else None,
+                   f1=token_f1(text, item.answers) if item.answers else None)
+
+
+def gated(run: RunResult, items: list[EvalItem], claim_t: float, answer_t: float, penalty: float) -> list:
+    """The run's records under both gates: claim sentences first, then the answerability judge."""
+    claimed = replace(run, records=[claims_at(r, i, claim_t) for r, i in zip(run.records, items)])
+    return judged_at(claimed, answer_t, penalty).records
+
+
+def scores(records: list[QuestionRecord]) -> dict:
+    """Refusal P/R/F1, contains-gold over answerable questions, and the share of those refused."""
+    answerable = [r for r in records if r.answerable]
+    result = refusal_scores([bool(r.refused) for r in records], [not r.answerable for r in records])
+    result["contains"] = mean(float(bool(r.contains)) for r in answerable)
+    result["answerable_refused"] = mean(float(bool(r.refused)) for r in answerable)
+    return result
+
+
+def saved_with_items(path: Path, dataset: str, data_file: Path) -> tuple[RunResult, list[EvalItem]]:
+    """The saved run of one dataset, with its questions' gold answers read from the data file."""
+    payload, runs = saved_runs(path)
+    (run,) = [r for r in runs if r.dataset == dataset and r.generated]
+    items = load_set(dataset, data_file, payload["limit"], payload["seed"]).items
+    if [i.qid for i in items] != [r.qid for r in run.records]:
+        raise SystemExit(f"{path}: its questions are not those of {data_file} at limit {payload['limit']}")
+    return run, items
+
+
+def sweep(idk: tuple, news: Optional[tuple]) -> list[dict]:
+    """Every (claim threshold, answer threshold, penalty) with IDK-MRC's and the news questions' scores."""
+    rows = []
+    for claim_t in CLAIM_THRESHOLDS:
+        for penalty in PENALTIES:
+            for answer_t in ANSWER_THRESHOLDS:
+                row = {"claim_t": claim_t, "answer_t": answer_t, "penalty": penalty,
+                       "idk": scores(gated(*idk, claim_t, answer_t, penalty))}
+                if news:
+                    row["news"] = scores(gated(*news, claim_t, answer_t, penalty))
+                rows.append(row)
+    return rows
+
+
+def best(rows: list[dict], cap: float, min_contains: float) -> Optional[dict]:
+    """Highest IDK-MRC refusal F1 refusing at most ``cap`` of either set's answerable questions, with
+    IDK-MRC's contains-gold at least ``min_contains``."""
+    def allowed(row):
+        refused = max(row["idk"]["answerable_refused"] or 0, (row.get("news") or {}).get("answerable_refused") or 0)
+        return refused <= cap + 1e-12 and (row["idk"]["contains"] or 0) >= min_contains
+
+    fine = [r for r in rows if allowed(r) and r["idk"]["f1"] is not None]
+    return max(fine, key=lambda r: (r["idk"]["f1"], -r["answer_t"], -r["claim_t"]), default=None)
+
+
+def _num(value: Optional[float]) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def line(label: str, row: Optional[dict]) -> str:
+    if row is None:
+        return f"{label}: none"
+    idk, news = row["idk"], row.get("news") or {}
+    return (f"{label}: claim < {row['claim_t']:g}, judge < {row['answer_t']:g} (penalty {row['penalty']:g}) -> "
+            f"IDK-MRC refusal P/R/F1 {_num(idk['precision'])}/{_num(idk['recall'])}/{_num(idk['f1'])}, contains "
+            f"{_num(idk['contains'])}, answerable refused {_num(idk['answerable_refused'])}; news contains "
+            f"{_num(news.get('contains'))}, refused {_num(news.get('answerable_refused'))}")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m eval.sweep_gates", description=__doc__.splitlines()[0])
+    parser.add_argument("--answers", type=Path, required=True, help="an IDK-MRC run saved by python -m eval --json")
+    parser.add_argument("--idk-mrc", type=Path, required=True, help="the idk_mrc/valid.json it asked")
+    parser.add_argument("--news", type=Path, help="a FacQA run saved by python -m eval --json")
+    parser.add_argument("--facqa", type=Path, help="the facqa/valid.csv it asked")
+    parser.add_argument("--cap", type=float, default=0.10, help="most answerable questions either set may refuse")
+    parser.add_argument("--min-contains", type=float, default=0.60, help="least IDK-MRC contains-gold kept")
+    parser.add_argument("--json", type=Path, help="write every row here")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    idk = saved_with_items(args.answers, "idk_mrc", args.idk_mrc)
+    news = saved_with_items(args.news, "facqa", args.facqa) if args.news and args.facqa else None
+    rows = sweep(idk, news)
+    shipped = next(r for r in rows if r["claim_t"] == -0.361 and r["answer_t"] == 0.194 and r["penalty"] == 0)
+    print(line("shipped", shipped))
+    print(line(f"best within cap {args.cap:g}", best(rows, args.cap, args.min_contains)))
+    print(line("best at any cost", best(rows, 1.0, args.min_contains)))
+    if args.json:
+        args.json.write_text(json.dumps({"argv": sys.argv[1:] if argv is None else argv, "rows": rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Re-scoring saved answers under both gates: claim sentences kept by their log-odds, then the judge's gate."""
+from __future__ import annotations
+
+from eval.datasets import EvalItem
+from eval.runner import QuestionRecord, RunResult
+from eval.sweep_gates import best, claims_at, gated, scores
+
+TWO_CLAIMS = [("Luas kabupaten itu 3.864 km² [1].", 1.2), ("Ibu kotanya Simpang Empat [1].", -0.5)]
+
+
+def record(answerable: bool, claims, refused=False, judge=1.0) -> QuestionRecord:
+    return QuestionRecord("q", "Berapa luas?", answerable, "d" if answerable else None, answer="…", refused=refused,
+                          claims=list(claims), answerability=judge, judge_log_odds=judge, contains=True, f1=1.0)
+
+
+def test_a_claim_threshold_keeps_the_sentences_at_or_above_it_and_rescores_them():
+    item = EvalItem("q", "Berapa luas?", "d", answers=["Simpang Empat"])
+    lenient = claims_at(record(True, TWO_CLAIMS), item, -1.0)
+    assert not lenient.refused and lenient.contains
+    strict = claims_at(record(True, TWO_CLAIMS), item, 0.0)
+    assert not strict.refused and "3.864" in strict.answer and not strict.contains  # the answer's sentence went
+    none_left = claims_at(record(True, TWO_CLAIMS), item, 2.0)
+    assert none_left.refused and none_left.contains is False and none_left.f1 == 0.0
+
+
+def test_a_lower_claim_threshold_brings_back_an_answer_the_shipped_one_refused():
+    item = EvalItem("q", "Berapa luas?", None, answerable=False)
+    back = claims_at(record(False, [("Luasnya 1.311 meter persegi [1].", -1.16)], refused=True), item, -1000)
+    assert not back.refused and back.contains is None
+
+
+def test_answers_refused_before_any_claim_was_judged_stay_refused():
+    item = EvalItem("q", "Berapa luas?", "d", answers=["3.864"])
+    assert claims_at(record(True, [], refused=True), item, -1000).refused
+
+
+def test_both_gates_together_and_the_best_pair_under_a_cap():
+    items = [EvalItem("a", "?", "d", answers=["3.864"]), EvalItem("u", "?", None, answerable=False),
+             EvalItem("v", "?", None, answerable=False)]
+    records = [record(True, TWO_CLAIMS, judge=0.9),
+               record(False, [("Luasnya 1.311 meter persegi [1].", -0.2)], judge=0.8),
+               record(False, [("Didirikan 1948 [1].", 0.5)], judge=0.1)]
+    run = RunResult("idk_mrc", "kabar-hybrid", records, {}, 0.0, generated=True)
+    both = gated(run, items, claim_t=0.0, answer_t=0.3, penalty=0.0)
+    assert [r.refused for r in both] == [False, True, True]  # u by its claim, v by the judge
+    result = scores(both)
+    assert result["f1"] == 1.0 and result["contains"] == 1.0 and result["answerable_refused"] == 0.0
+    rows = [{"claim_t": c, "answer_t": a, "penalty": 0.0, "idk": scores(gated(run, items, c, a, 0.0))}
+            for c in (-1000, 0.0, 2.0) for a in (-1000, 0.3)]
+    chosen = best(rows, cap=0.0, min_contains=0.5)
+    assert (chosen["claim_t"], chosen["answer_t"]) == (0.0, 0.3)
