@@ -19,14 +19,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
+from core.settings import Settings
 from eval.datasets import EvalItem, load_set
 from eval.metrics import contains_gold, mean, refusal_scores, token_f1
 from eval.report import judged_at
 from eval.rescore import saved_runs
 from eval.runner import QuestionRecord, RunResult
 
-ANSWER_THRESHOLDS = (-1000.0, 0.194, 0.3248, *[round(-1.0 + 0.1 * i, 2) for i in range(26)])
-CLAIM_THRESHOLDS = (-1000.0, -0.361, *[round(-1.5 + 0.1 * i, 2) for i in range(31)])
+DEFAULTS = {name: Settings.model_fields[name].default for name in ("min_answer_log_odds", "min_claim_log_odds")}
+ANSWER_THRESHOLDS = (-1000.0, DEFAULTS["min_answer_log_odds"], 0.3248, *[round(-1.0 + 0.1 * i, 2) for i in range(26)])
+CLAIM_THRESHOLDS = (-1000.0, -1.051, -0.361, DEFAULTS["min_claim_log_odds"],
+                    *[round(-2.0 + 0.1 * i, 2) for i in range(36)])
 PENALTIES = (0.0, 0.3)
 
 
@@ -56,6 +59,7 @@ def scores(records: list[QuestionRecord]) -> dict:
     result = refusal_scores([bool(r.refused) for r in records], [not r.answerable for r in records])
     result["contains"] = mean(float(bool(r.contains)) for r in answerable)
     result["answerable_refused"] = mean(float(bool(r.refused)) for r in answerable)
+    result["unanswerable_answered"] = sum(not r.answerable and not r.refused for r in records)  # every answer cites
     return result
 
 
@@ -69,16 +73,17 @@ def saved_with_items(path: Path, dataset: str, data_file: Path) -> tuple[RunResu
     return run, items
 
 
-def sweep(idk: tuple, news: Optional[tuple]) -> list[dict]:
-    """Every (claim threshold, answer threshold, penalty) with IDK-MRC's and the news questions' scores."""
+def sweep(idk: tuple, news: Optional[tuple] = None, sample: Optional[tuple] = None) -> list[dict]:
+    """Every (claim threshold, answer threshold, penalty) with IDK-MRC's, the news questions' and the
+    sample article's scores."""
+    sets = {"idk": idk, "news": news, "sample": sample}
     rows = []
     for claim_t in CLAIM_THRESHOLDS:
         for penalty in PENALTIES:
             for answer_t in ANSWER_THRESHOLDS:
-                row = {"claim_t": claim_t, "answer_t": answer_t, "penalty": penalty,
-                       "idk": scores(gated(*idk, claim_t, answer_t, penalty))}
-                if news:
-                    row["news"] = scores(gated(*news, claim_t, answer_t, penalty))
+                row = {"claim_t": claim_t, "answer_t": answer_t, "penalty": penalty}
+                row.update({name: scores(gated(*saved, claim_t, answer_t, penalty))
+                            for name, saved in sets.items() if saved})
                 rows.append(row)
     return rows
 
@@ -101,17 +106,19 @@ def _num(value: Optional[float]) -> str:
 def line(label: str, row: Optional[dict]) -> str:
     if row is None:
         return f"{label}: none"
-    idk, news = row["idk"], row.get("news") or {}
+    idk, news, sample = row["idk"], row.get("news") or {}, row.get("sample") or {}
     return (f"{label}: claim < {row['claim_t']:g}, judge < {row['answer_t']:g} (penalty {row['penalty']:g}) -> "
             f"IDK-MRC refusal P/R/F1 {_num(idk['precision'])}/{_num(idk['recall'])}/{_num(idk['f1'])}, contains "
             f"{_num(idk['contains'])}, answerable refused {_num(idk['answerable_refused'])}; news contains "
-            f"{_num(news.get('contains'))}, refused {_num(news.get('answerable_refused'))}")
+            f"{_num(news.get('contains'))}, refused {_num(news.get('answerable_refused'))}; sample unanswerable "
+            f"answered {sample.get('unanswerable_answered', '–')}, contains {_num(sample.get('contains'))}")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m eval.sweep_gates", description=__doc__.splitlines()[0])
     parser.add_argument("--answers", type=Path, required=True, help="an IDK-MRC run saved by python -m eval --json")
     parser.add_argument("--idk-mrc", type=Path, required=True, help="the idk_mrc/valid.json it asked")
+    parser.add_argument("--sample", type=Path, help="the sample questions file, when --answers also asked them")
     parser.add_argument("--news", type=Path, help="a FacQA run saved by python -m eval --json")
     parser.add_argument("--facqa", type=Path, help="the facqa/valid.csv it asked")
     parser.add_argument("--cap", type=float, default=0.10, help="most answerable questions either set may refuse")
@@ -124,9 +131,13 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     idk = saved_with_items(args.answers, "idk_mrc", args.idk_mrc)
     news = saved_with_items(args.news, "facqa", args.facqa) if args.news and args.facqa else None
-    rows = sweep(idk, news)
-    shipped = next(r for r in rows if r["claim_t"] == -0.361 and r["answer_t"] == 0.194 and r["penalty"] == 0)
-    print(line("shipped", shipped))
+    sample = saved_with_items(args.answers, "sample", args.sample) if args.sample else None
+    rows = sweep(idk, news, sample)
+    gate = DEFAULTS["min_answer_log_odds"]
+    for claim_t in (-1000.0, -1.5, -1.2, -1.051, -1.0, -0.8, -0.6, -0.361):
+        row = next(r for r in rows if r["claim_t"] == claim_t and r["answer_t"] == gate and r["penalty"] == 0)
+        shipped = " (the default)" if claim_t == DEFAULTS["min_claim_log_odds"] else ""
+        print(line(f"default gate, claim judge at {claim_t:g}{shipped}", row))
     print(line(f"best within cap {args.cap:g}", best(rows, args.cap, args.min_contains)))
     print(line("best at any cost", best(rows, 1.0, args.min_contains)))
     if args.json:
