@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from typing import Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from langchain_core.messages import HumanMessage
 
 from app.answerable import YesNoJudge
 from app.citations import CITATION, CheckedSentence, split_sentences
 from prompts import load_prompt
+
+if TYPE_CHECKING:
+    from langchain_core.language_models.chat_models import BaseChatModel
 
 VERDICT_CACHE_SIZE = 1024
 
@@ -37,8 +40,8 @@ def claim_evidence(sentence: CheckedSentence, passage_texts: Sequence[str]) -> s
 class ClaimJudge(YesNoJudge):
     """One single-token call per claim; verdicts are cached, since a streamed answer is checked as it grows."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, llm: "BaseChatModel", top_logprobs: int = 10):
+        super().__init__(llm, top_logprobs)
         self._cache: dict[tuple[str, str], Optional[float]] = {}
         self._lock = threading.Lock()
 

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.integration
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
-# Both payloads in one sentence: an answer joining a sentence to the one *after* the sentence it rests on is
+# Both payloads in one sentence: an answer joining a sentence to the one *after* the sentence it rests on can be
 # dropped by the claim judge, which reads only that sentence and the one before it (README, "How an answer is made").
 HOSTILE_ARTICLE = """Teknologi
 Peretas Menyisipkan Kode di Situs Berita Kota Bandung
