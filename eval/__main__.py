@@ -31,6 +31,9 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                         f"(default file: {DEFAULT_FILES['sample'].relative_to(DEFAULT_FILES['sample'].parents[2])})")
     parser.add_argument("--limit", type=int, help="questions per set, a fixed-seed sample (default: all)")
     parser.add_argument("--seed", type=int, default=13, help="sampling seed (default 13)")
+    parser.add_argument("--holdout", type=int, default=0, metavar="N",
+                        help="first leave out the questions `--limit N` at this seed asks (the reported ones), "
+                        "to tune thresholds on other questions; the sample sets are not held out")
     parser.add_argument("--retrieval-only", action="store_true", help="skip the chat model")
     parser.add_argument("--retrieval-mode", choices=["dense", "keyword", "hybrid"],
                         help="mode without --compare (default: the settings' retrieval_mode)")
@@ -71,7 +74,7 @@ def run(args: argparse.Namespace, base_dir: Path) -> tuple[list, list[dict]]:
     for name, path in files.items():
         if path is None:
             continue
-        eval_set = load_set(name, path, args.limit, args.seed)
+        eval_set = load_set(name, path, args.limit, args.seed, 0 if name == "sample" else args.holdout)
         for config in configs:
             result = run_one(eval_set, config, base_dir / config.index_key / name, args.retrieval_only,
                              progress_path(args.json))
@@ -90,6 +93,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         payload, results = rescored(args.rescore, args.judge_at, args.judge_penalty)
         summaries = [summarise(r) for r in results]
         args.limit, args.seed, args.retrieval_only = payload["limit"], payload["seed"], payload["retrieval_only"]
+        args.holdout = payload.get("holdout", 0)
     else:
         base_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="kabar-eval-"))
         if args.json:
@@ -100,11 +104,12 @@ def main(argv: Optional[list[str]] = None) -> int:
             if args.data_dir is None:
                 shutil.rmtree(base_dir, ignore_errors=True)
     mode = "retrieval only" if args.retrieval_only else "retrieval and answers"
-    title = f"Kabar evaluation ({mode}; limit {args.limit or 'all'}, seed {args.seed})"
+    held = f", the {args.holdout} reported ones left out" if args.holdout else ""
+    title = f"Kabar evaluation ({mode}; limit {args.limit or 'all'}, seed {args.seed}{held})"
     print(render_table(summaries, title))
     if args.json:
         meta = {"argv": sys.argv[1:] if argv is None else argv, "limit": args.limit, "seed": args.seed,
-                "retrieval_only": args.retrieval_only}
+                "holdout": args.holdout, "retrieval_only": args.retrieval_only}
         write_json(args.json, meta, results, summaries)
         progress_path(args.json).unlink(missing_ok=True)
         print(f"metrics written to {args.json}")

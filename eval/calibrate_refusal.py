@@ -23,7 +23,7 @@ from core.env import configure_offline_environment
 configure_offline_environment()
 
 from eval.configs import kabar_config  # noqa: E402  (after the offline switches)
-from eval.datasets import EvalSet, load_set, sample_items  # noqa: E402
+from eval.datasets import load_set  # noqa: E402
 from eval.metrics import median, refusal_scores  # noqa: E402
 from eval.runner import run_one  # noqa: E402
 
@@ -111,10 +111,7 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
 
 def calibration_set(args: argparse.Namespace, name: str = "idk_mrc", path: Optional[Path] = None):
     """A dev set with the eval command's questions left out, then a fixed-seed sample of the rest."""
-    full = load_set(name, path or args.idk_mrc, None, args.seed)
-    reported = {item.qid for item in sample_items(full.items, args.holdout, args.seed)} if args.holdout else set()
-    rest = [item for item in full.items if item.qid not in reported]
-    return EvalSet(full.name, full.articles, sample_items(rest, args.limit, args.seed))
+    return load_set(name, path or args.idk_mrc, args.limit, args.seed, args.holdout)
 
 
 def calibrate(args: argparse.Namespace, data_dir: Path) -> dict:

@@ -144,7 +144,11 @@ def sample_items(items: list[EvalItem], limit: Optional[int], seed: int) -> list
     return [item for i, item in enumerate(items) if i in chosen]
 
 
-def load_set(name: str, path: Path, limit: Optional[int] = None, seed: int = 13) -> EvalSet:
-    """The whole corpus (retrieval competes against all of it) with a sample of its questions."""
+def load_set(name: str, path: Path, limit: Optional[int] = None, seed: int = 13, holdout: int = 0) -> EvalSet:
+    """The whole corpus (retrieval competes against all of it) with a sample of its questions; ``holdout``
+    first leaves out the questions a ``limit=holdout`` sample at the same seed asks (the reported ones),
+    so that thresholds can be tuned on other questions than those they are reported on."""
     full = LOADERS[name](Path(path))
-    return EvalSet(full.name, full.articles, sample_items(full.items, limit, seed))
+    reported = {item.qid for item in sample_items(full.items, holdout, seed)} if holdout else set()
+    rest = [item for item in full.items if item.qid not in reported]
+    return EvalSet(full.name, full.articles, sample_items(rest, limit, seed))

@@ -67,7 +67,8 @@ def saved_with_items(path: Path, dataset: str, data_file: Path) -> tuple[RunResu
     """The saved run of one dataset, with its questions' gold answers read from the data file."""
     payload, runs = saved_runs(path)
     (run,) = [r for r in runs if r.dataset == dataset and r.generated]
-    items = load_set(dataset, data_file, payload["limit"], payload["seed"]).items
+    holdout = 0 if dataset == "sample" else payload.get("holdout", 0)
+    items = load_set(dataset, data_file, payload["limit"], payload["seed"], holdout).items
     if [i.qid for i in items] != [r.qid for r in run.records]:
         raise SystemExit(f"{path}: its questions are not those of {data_file} at limit {payload['limit']}")
     return run, items

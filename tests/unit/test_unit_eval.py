@@ -108,6 +108,16 @@ def test_real_idk_mrc_and_its_sample():
     assert len(sampled.items) == 50 and len(sampled.articles) == 358
 
 
+@needs_shared
+def test_holdout_leaves_out_the_reported_questions_and_keeps_the_corpus():
+    path = SHARED / "idk_mrc" / "valid.json"
+    reported = {i.qid for i in load_set("idk_mrc", path, limit=150, seed=13).items}
+    tuning = load_set("idk_mrc", path, limit=150, seed=13, holdout=150)
+    assert len(tuning.items) == 150 and len(tuning.articles) == 358
+    assert not reported & {i.qid for i in tuning.items}
+    assert len(load_set("idk_mrc", path, seed=13, holdout=150).items) == 764 - 150
+
+
 def test_sample_article_set_has_answerable_and_on_topic_unanswerable_questions():
     from eval.datasets import DEFAULT_FILES
 
