@@ -74,27 +74,36 @@ def saved_with_items(path: Path, dataset: str, data_file: Path) -> tuple[RunResu
     return run, items
 
 
+def correct_lost(ungated: list[QuestionRecord], records: list[QuestionRecord]) -> Optional[float]:
+    """Share of the answers containing the gold answer with both gates open that the gates took away: their
+    cost, apart from the model's own "not in the articles" replies, which no threshold changes."""
+    right = [i for i, r in enumerate(ungated) if r.contains]
+    return sum(not records[i].contains for i in right) / len(right) if right else None
+
+
 def sweep(idk: tuple, news: Optional[tuple] = None, sample: Optional[tuple] = None) -> list[dict]:
     """Every (claim threshold, answer threshold, penalty) with IDK-MRC's, the news questions' and the
     sample article's scores."""
-    sets = {"idk": idk, "news": news, "sample": sample}
+    sets = {name: saved for name, saved in {"idk": idk, "news": news, "sample": sample}.items() if saved}
+    ungated = {name: gated(*saved, -1000.0, -1000.0, 0.0) for name, saved in sets.items()}
     rows = []
     for claim_t in CLAIM_THRESHOLDS:
         for penalty in PENALTIES:
             for answer_t in ANSWER_THRESHOLDS:
                 row = {"claim_t": claim_t, "answer_t": answer_t, "penalty": penalty}
-                row.update({name: scores(gated(*saved, claim_t, answer_t, penalty))
-                            for name, saved in sets.items() if saved})
+                for name, saved in sets.items():
+                    records = gated(*saved, claim_t, answer_t, penalty)
+                    row[name] = {**scores(records), "correct_lost": correct_lost(ungated[name], records)}
                 rows.append(row)
     return rows
 
 
 def best(rows: list[dict], cap: float, min_contains: float) -> Optional[dict]:
-    """Highest IDK-MRC refusal F1 refusing at most ``cap`` of either set's answerable questions, with
-    IDK-MRC's contains-gold at least ``min_contains``."""
+    """Highest IDK-MRC refusal F1 among pairs taking away at most ``cap`` of either set's correct answers,
+    with IDK-MRC's contains-gold at least ``min_contains``; among ties the loosest pair."""
     def allowed(row):
-        refused = max(row["idk"]["answerable_refused"] or 0, (row.get("news") or {}).get("answerable_refused") or 0)
-        return refused <= cap + 1e-12 and (row["idk"]["contains"] or 0) >= min_contains
+        lost = max(row["idk"]["correct_lost"] or 0, (row.get("news") or {}).get("correct_lost") or 0)
+        return lost <= cap + 1e-12 and (row["idk"]["contains"] or 0) >= min_contains
 
     fine = [r for r in rows if allowed(r) and r["idk"]["f1"] is not None]
     return max(fine, key=lambda r: (r["idk"]["f1"], -r["answer_t"], -r["claim_t"]), default=None)
@@ -110,8 +119,9 @@ def line(label: str, row: Optional[dict]) -> str:
     idk, news, sample = row["idk"], row.get("news") or {}, row.get("sample") or {}
     return (f"{label}: claim < {row['claim_t']:g}, judge < {row['answer_t']:g} (penalty {row['penalty']:g}) -> "
             f"IDK-MRC refusal P/R/F1 {_num(idk['precision'])}/{_num(idk['recall'])}/{_num(idk['f1'])}, contains "
-            f"{_num(idk['contains'])}, answerable refused {_num(idk['answerable_refused'])}; news contains "
-            f"{_num(news.get('contains'))}, refused {_num(news.get('answerable_refused'))}; sample unanswerable "
+            f"{_num(idk['contains'])}, answerable refused {_num(idk['answerable_refused'])}, right answers lost "
+            f"{_num(idk.get('correct_lost'))}; news contains {_num(news.get('contains'))}, refused "
+            f"{_num(news.get('answerable_refused'))}, lost {_num(news.get('correct_lost'))}; sample unanswerable "
             f"answered {sample.get('unanswerable_answered', '–')}, contains {_num(sample.get('contains'))}")
 
 
@@ -122,7 +132,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--sample", type=Path, help="the sample questions file, when --answers also asked them")
     parser.add_argument("--news", type=Path, help="a FacQA run saved by python -m eval --json")
     parser.add_argument("--facqa", type=Path, help="the facqa/valid.csv it asked")
-    parser.add_argument("--cap", type=float, default=0.10, help="most answerable questions either set may refuse")
+    parser.add_argument("--cap", type=float, default=0.10,
+                        help="most of either set's correct answers (with both gates open) the gates may take away")
     parser.add_argument("--min-contains", type=float, default=0.60, help="least IDK-MRC contains-gold kept")
     parser.add_argument("--json", type=Path, help="write every row here")
     return parser.parse_args(argv)

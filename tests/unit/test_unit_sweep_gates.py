@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from eval.datasets import EvalItem
 from eval.runner import QuestionRecord, RunResult
-from eval.sweep_gates import best, claims_at, gated, scores
+from eval.sweep_gates import best, claims_at, correct_lost, gated, scores
 
 TWO_CLAIMS = [("Luas kabupaten itu 3.864 km² [1].", 1.2), ("Ibu kotanya Simpang Empat [1].", -0.5)]
 
@@ -45,7 +45,14 @@ def test_both_gates_together_and_the_best_pair_under_a_cap():
     assert [r.refused for r in both] == [False, True, True]  # u by its claim, v by the judge
     result = scores(both)
     assert result["f1"] == 1.0 and result["contains"] == 1.0 and result["answerable_refused"] == 0.0
-    rows = [{"claim_t": c, "answer_t": a, "penalty": 0.0, "idk": scores(gated(run, items, c, a, 0.0))}
-            for c in (-1000, 0.0, 2.0) for a in (-1000, 0.3)]
+    ungated = gated(run, items, -1000, -1000, 0.0)
+    def row(claim_t, answer_t):
+        records = gated(run, items, claim_t, answer_t, 0.0)
+        idk = {**scores(records), "correct_lost": correct_lost(ungated, records)}
+        return {"claim_t": claim_t, "answer_t": answer_t, "penalty": 0.0, "idk": idk}
+
+    rows = [row(c, a) for c in (-1000, 0.0, 2.0) for a in (-1000, 0.3, 1.0)]
     chosen = best(rows, cap=0.0, min_contains=0.5)
     assert (chosen["claim_t"], chosen["answer_t"]) == (0.0, 0.3)
+    assert next(r for r in rows if (r["claim_t"], r["answer_t"]) == (2.0, -1000))["idk"]["correct_lost"] == 1.0
+    assert best([r for r in rows if r["claim_t"] == 2.0 or r["answer_t"] == 1.0], cap=0.0, min_contains=0.0) is None
