@@ -25,7 +25,7 @@ FOOTNOTES = [
 ]
 
 
-def _generation_summary(records: list[QuestionRecord]) -> dict:
+def generation_summary(records: list[QuestionRecord]) -> dict:
     """Answer metrics over the questions that got an answer (errors counted apart)."""
     done = [r for r in records if r.refused is not None]
     refusal = refusal_scores([r.refused for r in done], [not r.answerable for r in done])
@@ -73,7 +73,7 @@ def summarise(result: RunResult) -> dict:
         "gate": refusal_scores(gate, [not r.answerable for r in records]),
     }
     if result.generated:
-        summary["generation"] = _generation_summary(records)
+        summary["generation"] = generation_summary(records)
     return summary
 
 

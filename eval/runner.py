@@ -38,6 +38,7 @@ class QuestionRecord:
     answer: Optional[str] = None
     refused: Optional[bool] = None
     cited_docs: list[str] = field(default_factory=list)
+    answered_from: list[str] = field(default_factory=list)  # the document of each numbered passage the model read
     answer_s: Optional[float] = None
     answerability: Optional[float] = None  # the gate's score: judge log-odds less the penalty (None: judge off)
     judge_log_odds: Optional[float] = None
@@ -116,6 +117,7 @@ def answer_one(assistant: Assistant, item: EvalItem, record: QuestionRecord) -> 
         record.judge_log_odds, record.unmatched_terms = answer.verdict.log_odds, answer.verdict.unmatched
     record.claims = list(answer.claims)
     record.cited_docs = [source.passage.doc_id for source in answer.sources]
+    record.answered_from = [passage.doc_id for passage in answer.retrieved]
     record.language_match = detect_language(answer.text) == detect_language(item.question)
     if item.answers:
         record.contains = (not answer.refused) and contains_gold(answer.text, item.answers)

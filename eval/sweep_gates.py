@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
+from app.language import detect_language
 from core.settings import Settings
 from eval.datasets import EvalItem, load_set
 from eval.metrics import contains_gold, mean, refusal_scores, token_f1
-from eval.report import judged_at
+from eval.report import generation_summary, judged_at
 from eval.rescore import saved_runs
 from eval.runner import QuestionRecord, RunResult
 
@@ -31,6 +33,16 @@ ANSWER_THRESHOLDS = (-1000.0, DEFAULTS["min_answer_log_odds"], 0.3248, *[round(-
 CLAIM_THRESHOLDS = (-1000.0, -1.051, -0.361, DEFAULTS["min_claim_log_odds"],
                     *[round(-2.0 + 0.1 * i, 2) for i in range(36)])
 PENALTIES = (0.0, 0.3)
+_CITATION = re.compile(r"\[(\d+)\]")
+
+
+def cited_documents(text: str, record: QuestionRecord) -> list[str]:
+    """The documents an answer's [n] markers point to, as its sources would list them. Records saved before
+    ``answered_from`` existed fall back to the retrieval order, which lacks the passages dropped as far
+    below the best: a number the model gave one of those is counted, where the app leaves it out."""
+    numbered = record.answered_from or record.retrieved_docs
+    numbers = dict.fromkeys(int(n) for n in _CITATION.findall(text))
+    return [numbered[n - 1] for n in numbers if 1 <= n <= len(numbered)]
 
 
 def claims_at(record: QuestionRecord, item: EvalItem, threshold: float) -> QuestionRecord:
@@ -38,13 +50,17 @@ def claims_at(record: QuestionRecord, item: EvalItem, threshold: float) -> Quest
     if not record.claims or record.error:
         return record  # refused before any sentence was judged, or failed
     kept = [text for text, log_odds in record.claims if log_odds is None or log_odds >= threshold]
-    if not kept:
+    if not kept:  # the refusal is written in the question's language
         return replace(record, refused=True, contains=False if item.answers else None,
-                       f1=0.0 if item.answers else None, cited_docs=[])
+                       f1=0.0 if item.answers else None, cited_docs=[], language_match=True)
     text = " ".join(kept)
+    if text == record.answer:
+        return record
     return replace(record, answer=text, refused=False,
                    contains=contains_gold(text, item.answers) if item.answers else None,
-                   f1=token_f1(text, item.answers) if item.answers else None)
+                   f1=token_f1(text, item.answers) if item.answers else None,
+                   cited_docs=cited_documents(text, record),
+                   language_match=detect_language(text) == detect_language(record.question))
 
 
 def gated(run: RunResult, items: list[EvalItem], claim_t: float, answer_t: float, penalty: float) -> list:
@@ -54,9 +70,13 @@ def gated(run: RunResult, items: list[EvalItem], claim_t: float, answer_t: float
 
 
 def scores(records: list[QuestionRecord]) -> dict:
-    """Refusal P/R/F1, contains-gold over answerable questions, and the share of those refused."""
+    """Refusal P/R/F1, contains-gold over answerable questions and the share of those refused, and the
+    quality table's other answer columns."""
     answerable = [r for r in records if r.answerable]
     result = refusal_scores([bool(r.refused) for r in records], [not r.answerable for r in records])
+    table = generation_summary(records)
+    result.update({name: table[name] for name in ("token_f1", "citation_precision", "language_match",
+                                                  "fabricated_citations")})
     result["contains"] = mean(float(bool(r.contains)) for r in answerable)
     result["answerable_refused"] = mean(float(bool(r.refused)) for r in answerable)
     result["unanswerable_answered"] = sum(not r.answerable and not r.refused for r in records)  # every answer cites
@@ -120,8 +140,10 @@ def line(label: str, row: Optional[dict]) -> str:
     return (f"{label}: claim < {row['claim_t']:g}, judge < {row['answer_t']:g} (penalty {row['penalty']:g}) -> "
             f"IDK-MRC refusal P/R/F1 {_num(idk['precision'])}/{_num(idk['recall'])}/{_num(idk['f1'])}, contains "
             f"{_num(idk['contains'])}, answerable refused {_num(idk['answerable_refused'])}, right answers lost "
-            f"{_num(idk.get('correct_lost'))}; news contains {_num(news.get('contains'))}, refused "
-            f"{_num(news.get('answerable_refused'))}, lost {_num(news.get('correct_lost'))}; sample unanswerable "
+            f"{_num(idk.get('correct_lost'))}, cite P {_num(idk.get('citation_precision'))}, language "
+            f"{_num(idk.get('language_match'))}; news contains {_num(news.get('contains'))}, refused "
+            f"{_num(news.get('answerable_refused'))}, lost {_num(news.get('correct_lost'))}, cite P "
+            f"{_num(news.get('citation_precision'))}, language {_num(news.get('language_match'))}; sample unanswerable "
             f"answered {sample.get('unanswerable_answered', '–')}, contains {_num(sample.get('contains'))}")
 
 

@@ -1,6 +1,8 @@
 """Re-scoring saved answers under both gates: claim sentences kept by their log-odds, then the judge's gate."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from eval.datasets import EvalItem
 from eval.runner import QuestionRecord, RunResult
 from eval.sweep_gates import best, claims_at, correct_lost, gated, scores
@@ -56,3 +58,17 @@ def test_both_gates_together_and_the_best_pair_under_a_cap():
     assert (chosen["claim_t"], chosen["answer_t"]) == (0.0, 0.3)
     assert next(r for r in rows if (r["claim_t"], r["answer_t"]) == (2.0, -1000))["idk"]["correct_lost"] == 1.0
     assert best([r for r in rows if r["claim_t"] == 2.0 or r["answer_t"] == 1.0], cap=0.0, min_contains=0.0) is None
+
+
+def test_a_rebuilt_answer_lists_the_documents_its_markers_point_to_and_its_language():
+    item = EvalItem("q", "Berapa luas?", "d1", answers=["Simpang Empat"])
+    claims = [("Ibu kotanya Simpang Empat [2].", 1.0), ("The regency covers 3,864 km² [1][3].", -0.5)]
+    saved = replace(record(True, claims), answer=" ".join(text for text, _ in claims),
+                    answered_from=["d1", "d2", "d3"], cited_docs=["d1", "d2", "d3"])
+    assert claims_at(saved, item, -1.0) is saved  # nothing dropped: the saved record stands
+    kept = claims_at(saved, item, 0.0)
+    assert kept.cited_docs == ["d2"] and kept.language_match and kept.contains
+    english = claims_at(replace(saved, claims=claims[::-1], answer="…"), item, -1.0)
+    assert english.cited_docs == ["d1", "d3", "d2"] and english.language_match is False
+    older = replace(saved, answered_from=[], retrieved_docs=["r1", "r2"])  # saved before answered_from
+    assert claims_at(older, item, 0.0).cited_docs == ["r2"]
