@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
+from app.citations import cited_numbers
 from app.language import detect_language
 from core.settings import Settings
 from eval.datasets import EvalItem, load_set
@@ -33,7 +33,6 @@ ANSWER_THRESHOLDS = (-1000.0, DEFAULTS["min_answer_log_odds"], 0.3248, *[round(-
 CLAIM_THRESHOLDS = (-1000.0, -1.051, -0.361, DEFAULTS["min_claim_log_odds"],
                     *[round(-2.0 + 0.1 * i, 2) for i in range(36)])
 PENALTIES = (0.0, 0.3)
-_CITATION = re.compile(r"\[(\d+)\]")
 
 
 def cited_documents(text: str, record: QuestionRecord) -> list[str]:
@@ -41,8 +40,7 @@ def cited_documents(text: str, record: QuestionRecord) -> list[str]:
     ``answered_from`` existed fall back to the retrieval order, which lacks the passages dropped as far
     below the best: a number the model gave one of those is counted, where the app leaves it out."""
     numbered = record.answered_from or record.retrieved_docs
-    numbers = dict.fromkeys(int(n) for n in _CITATION.findall(text))
-    return [numbered[n - 1] for n in numbers if 1 <= n <= len(numbered)]
+    return [numbered[n - 1] for n in cited_numbers(text) if 1 <= n <= len(numbered)]
 
 
 def claims_at(record: QuestionRecord, item: EvalItem, threshold: float) -> QuestionRecord:

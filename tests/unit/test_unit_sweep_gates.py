@@ -48,6 +48,7 @@ def test_both_gates_together_and_the_best_pair_under_a_cap():
     result = scores(both)
     assert result["f1"] == 1.0 and result["contains"] == 1.0 and result["answerable_refused"] == 0.0
     ungated = gated(run, items, -1000, -1000, 0.0)
+
     def row(claim_t, answer_t):
         records = gated(run, items, claim_t, answer_t, 0.0)
         idk = {**scores(records), "correct_lost": correct_lost(ungated, records)}
@@ -62,7 +63,8 @@ def test_both_gates_together_and_the_best_pair_under_a_cap():
 
 def test_a_rebuilt_answer_lists_the_documents_its_markers_point_to_and_its_language():
     item = EvalItem("q", "Berapa luas?", "d1", answers=["Simpang Empat"])
-    claims = [("Ibu kotanya Simpang Empat [2].", 1.0), ("The regency covers 3,864 km² [1][3].", -0.5)]
+    # "[1, 3]": the grouped form the app also reads
+    claims = [("Ibu kotanya Simpang Empat [2].", 1.0), ("The regency covers 3,864 km² [1, 3].", -0.5)]
     saved = replace(record(True, claims), answer=" ".join(text for text, _ in claims),
                     answered_from=["d1", "d2", "d3"], cited_docs=["d1", "d2", "d3"])
     assert claims_at(saved, item, -1.0) is saved  # nothing dropped: the saved record stands
