@@ -194,7 +194,11 @@ def write_json(path: Path, payload: dict) -> None:
 
 # --- data -----------------------------------------------------------------------------------
 def indosum_files() -> list[Path]:
-    return sorted(INDOSUM.glob("dev.0*.jsonl"))
+    """IndoSum's dev folds; a clear exit, not an empty benchmark, when ../shared/data is not beside the checkout."""
+    files = sorted(INDOSUM.glob("dev.0*.jsonl"))
+    if not files:
+        raise SystemExit(f"IndoSum not found: no dev.0*.jsonl in {INDOSUM} (the benchmarks read ../shared/data)")
+    return files
 
 
 def indosum_records(limit: Optional[int] = None) -> list[dict]:

@@ -11,6 +11,9 @@ import pytest
 from tests.conftest import MODELS_DIR, REPO
 
 pytestmark = pytest.mark.integration
+SHARED_DATA = REPO.parent / "shared" / "data"
+needs_shared = pytest.mark.skipif(not (SHARED_DATA / "indosum").is_dir() or not (SHARED_DATA / "facqa").is_dir(),
+                                  reason="these benchmarks read IndoSum and FacQA from ../shared/data, not beside the checkout")
 
 
 def run_bench(name: str, tmp_path: Path, *args: str, timeout: int = 900) -> dict:
@@ -32,6 +35,7 @@ def non_negative(*values) -> bool:
     return all(isinstance(v, (int, float)) and v >= 0 for v in values)
 
 
+@needs_shared
 def test_ingest_benchmark(tmp_path):
     result = run_bench("ingest", tmp_path, "--limit", "2")
     ingest = result["ingest"]
@@ -45,6 +49,7 @@ def test_ingest_benchmark(tmp_path):
     assert reingest["unchanged"] == 2 and reingest["chunks_written"] == 0 and non_negative(reingest["wall_s"])
 
 
+@needs_shared
 def test_retrieval_benchmark(tmp_path):
     result = run_bench("retrieval", tmp_path, "--sizes", "120", "--embed-count", "8", "--queries", "3",
                        "--repeats", "1")
