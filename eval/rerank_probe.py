@@ -104,6 +104,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parse_args(argv)
     if args.rescore:
         result = json.loads(args.rescore.read_text(encoding="utf-8"))
+        result["margins"] = margin_table(result["questions"])  # MARGINS may have changed since it was saved
     else:
         with tempfile.TemporaryDirectory(prefix="kabar-rerank-") as tmp:
             name, questions = ranked(args, Path(tmp))
@@ -112,7 +113,6 @@ def main(argv: Optional[list[str]] = None) -> int:
                   "prompt": "prompts/rerank.txt", "margins": margin_table(questions), "questions": questions}
         out = args.json or RESULTS / f"rerank_probe_{name}.json"
         out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
-    result["margins"] = margin_table(result["questions"])
     print(f"{result['dataset']}: {len(result['questions'])} answerable questions, "
           f"the model asked about the top {result['top']} of those with gold there")
     print("margin  moved to first  pushed from first  R@1 before  R@1 after")

@@ -309,7 +309,6 @@ def test_saved_answers_are_rescored_without_the_model(tmp_path):
     assert summarise(runs[1])["generation"]["refusal"]["tp"] == 1
 
 
-
 # --- the reranking probe's count, on hand-made log-odds --------------------------------------------
 def test_rerank_probe_counts_gold_moved_up_and_gold_pushed_down_per_margin():
     from eval.rerank_probe import margin_table
