@@ -5,17 +5,17 @@ become OpenAI-shaped error bodies here, at the boundary.
 """
 from __future__ import annotations
 
-import hmac
 import json
 import logging
-from typing import TYPE_CHECKING, AsyncIterator, Optional
+from typing import TYPE_CHECKING, AsyncIterator
 
-from fastapi import APIRouter, Depends, FastAPI, File, Header, HTTPException, Request, UploadFile
+from fastapi import APIRouter, FastAPI, File, HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from app import http_schemas as wire
 from app.chat import Answer, Retrieved, Token
+from app.http_guard import Guard
 from app.http_stream import pump_events
 from core.errors import BadDocument, BadQuestion, ConfigError, KabarError, ModelUnavailable, StoreUnavailable
 
@@ -27,10 +27,11 @@ STATUS = {BadQuestion: 400, BadDocument: 422, ModelUnavailable: 503, StoreUnavai
 
 
 def build_api(assistant: "Assistant") -> FastAPI:
-    """The FastAPI app the web page is mounted into; /v1 needs the API key whenever one is set."""
+    """The FastAPI app the web page is mounted into; the guard checks keys, hosts and origins for all."""
     api = FastAPI(title="Kabar API", docs_url="/v1/docs", openapi_url="/v1/openapi.json", redoc_url=None)
+    api.add_middleware(Guard, settings=assistant.settings)
     _add_error_handlers(api)
-    router = APIRouter(prefix="/v1", dependencies=[Depends(_key_checker(assistant))])
+    router = APIRouter(prefix="/v1")
     _add_chat_routes(router, assistant)
     _add_document_routes(router, assistant)
     api.include_router(router)
@@ -41,22 +42,6 @@ def build_api(assistant: "Assistant") -> FastAPI:
         return {"status": "ok", "answering": running, "waiting": waiting}
 
     return api
-
-
-def _key_checker(assistant: "Assistant"):
-    secret = assistant.settings.api_key
-    expected = secret.get_secret_value().encode() if secret else None
-
-    def check(authorization: Optional[str] = Header(None), x_api_key: Optional[str] = Header(None)) -> None:
-        if expected is None:
-            return
-        given = x_api_key or ""
-        if authorization and authorization.lower().startswith("bearer "):
-            given = authorization[7:].strip()
-        if not hmac.compare_digest(given.encode(), expected):
-            raise HTTPException(401, "Missing or wrong API key: send 'Authorization: Bearer <KABAR_API_KEY>'.")
-
-    return check
 
 
 def _add_chat_routes(router: APIRouter, assistant: "Assistant") -> None:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from app.api import Assistant
 
 STARTUP_TIMEOUT_S = 60
+MIN_API_KEY_CHARS = 16
 
 
 def is_loopback(host: str) -> bool:
@@ -26,8 +27,15 @@ def is_loopback(host: str) -> bool:
 
 
 def check_exposure(settings) -> None:
-    """Off loopback, anyone on the network could read and change the archive: demand a key."""
-    if not is_loopback(settings.web_host) and settings.api_key is None:
+    """Off loopback, anyone on the network could read and change the archive: demand a real key."""
+    key = settings.api_key.get_secret_value() if settings.api_key is not None else None
+    if key is not None and len(key.strip()) < MIN_API_KEY_CHARS:
+        raise ConfigError(
+            f"KABAR_API_KEY is {'empty' if not key.strip() else f'only {len(key.strip())} characters'}: use at "
+            f"least {MIN_API_KEY_CHARS} random characters (python -c 'import secrets; print(secrets.token_urlsafe(24))'), "
+            "or unset it to serve on 127.0.0.1 without a key."
+        )
+    if not is_loopback(settings.web_host) and key is None:
         raise ConfigError(
             f"KABAR_WEB_HOST={settings.web_host} is reachable from other machines: set KABAR_API_KEY "
             "(it protects the API and is the web page's password), or bind to 127.0.0.1."
@@ -46,7 +54,7 @@ def create_app(assistant: "Assistant") -> "FastAPI":
     api = build_api(assistant)
     demo = build_ui(assistant)
     demo.queue(default_concurrency_limit=1)
-    auth = (settings.web_user, settings.api_key.get_secret_value()) if settings.api_key else None
+    auth = (settings.web_user, settings.api_key.get_secret_value()) if settings.api_key is not None else None
     return gr.mount_gradio_app(api, demo, path="/", auth=auth, show_error=False, css=CSS,
                                theme=gr.themes.Soft(), i18n=demo.kabar_i18n)
 

@@ -10,6 +10,7 @@ from pydantic import SecretStr
 
 ARTICLE = ("Ekonomi\nHarga Beras Turun\n\nHarga beras medium di Pasar Cipinang turun menjadi Rp 11.200 per "
            "kilogram pada pekan ini. Panen raya di Jawa Tengah membuat pasokan melimpah.\n")
+KEY = "s3cret-s3cret-s3cret"
 REPLY = "Harga beras medium turun menjadi Rp 11.200 per kilogram [1]. Harganya naik 50 persen pada 1998 [1]."
 
 
@@ -34,7 +35,7 @@ def client_for(tmp_path, unit_settings, fake_embeddings):
         assert kb.ingest([article]).added
         from app.http_api import build_api
 
-        return TestClient(build_api(kb)), kb
+        return TestClient(build_api(kb), base_url="http://127.0.0.1"), kb
     return build
 
 
@@ -96,11 +97,11 @@ def test_malformed_requests_get_400_and_the_server_keeps_serving(client_for, bod
 
 
 def test_api_key_is_required_when_set(client_for):
-    client, _ = client_for(api_key=SecretStr("s3cret"))
+    client, _ = client_for(api_key=SecretStr(KEY))
     assert client.get("/v1/documents").status_code == 401
     assert client.get("/v1/documents", headers={"Authorization": "Bearer wrong"}).status_code == 401
-    assert client.get("/v1/documents", headers={"Authorization": "Bearer s3cret"}).status_code == 200
-    assert client.get("/v1/documents", headers={"X-API-Key": "s3cret"}).status_code == 200
+    assert client.get("/v1/documents", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
+    assert client.get("/v1/documents", headers={"X-API-Key": KEY}).status_code == 200
 
 
 def test_documents_upload_list_delete(client_for):
@@ -130,8 +131,22 @@ def test_off_loopback_without_a_key_refuses_to_start(unit_settings):
 
     with pytest.raises(ConfigError, match="KABAR_API_KEY"):
         check_exposure(unit_settings.model_copy(update={"web_host": "0.0.0.0"}))
-    check_exposure(unit_settings.model_copy(update={"web_host": "0.0.0.0", "api_key": SecretStr("k")}))
+    check_exposure(unit_settings.model_copy(update={"web_host": "0.0.0.0", "api_key": SecretStr(KEY)}))
     check_exposure(unit_settings)
+
+
+@pytest.mark.parametrize("key, message", [("", "KABAR_API_KEY is empty"), ("   ", "KABAR_API_KEY is empty"),
+                                          ("k3y", "only 3 characters")])
+@pytest.mark.parametrize("host", ["0.0.0.0", "127.0.0.1"])
+def test_an_empty_or_short_key_refuses_to_start(unit_settings, monkeypatch, key, message, host):
+    from app.server import check_exposure
+    from core.errors import ConfigError
+    from core.settings import Settings
+
+    monkeypatch.setenv("KABAR_API_KEY", key)  # as `KABAR_WEB_HOST=0.0.0.0 KABAR_API_KEY= python -m app` sets it
+    monkeypatch.setenv("KABAR_WEB_HOST", host)
+    with pytest.raises(ConfigError, match=message):
+        check_exposure(Settings())
 
 
 def test_answer_slots_queue_rather_than_fail():
@@ -158,10 +173,11 @@ def test_answer_slots_queue_rather_than_fail():
 def test_web_page_needs_a_login_when_a_key_is_set(unit_settings, fake_embeddings):
     from app.server import create_app
 
-    settings = unit_settings.model_copy(update={"api_key": SecretStr("k3y")})
-    with TestClient(create_app(make_assistant(settings, fake_embeddings, ["x"]))) as client:
+    settings = unit_settings.model_copy(update={"api_key": SecretStr(KEY)})
+    app = create_app(make_assistant(settings, fake_embeddings, ["x"]))
+    with TestClient(app, base_url="http://127.0.0.1") as client:
         assert client.get("/config").status_code == 401
         assert client.post("/login", data={"username": "kabar", "password": "nope"}).status_code >= 400
-        assert client.post("/login", data={"username": "kabar", "password": "k3y"}).json()["success"]
+        assert client.post("/login", data={"username": "kabar", "password": KEY}).json()["success"]
         assert client.get("/config").status_code == 200
-        assert client.get("/v1/models", headers={"Authorization": "Bearer k3y"}).status_code == 200
+        assert client.get("/v1/models", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
