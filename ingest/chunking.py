@@ -1,11 +1,10 @@
 """Sentence-respecting, overlapping chunks that carry their article's facts."""
 from __future__ import annotations
 
-import hashlib
-
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from ingest.loaders import Article
+from vectorstore.records import chunk_id
 
 # Sentences (and lines) are the unit: chunks are whole sentences packed up to chunk_size, and the
 # overlap is the last sentences of the previous chunk. Clauses and words only for giant sentences.
@@ -23,7 +22,7 @@ def chunk_article(article: Article, splitter: RecursiveCharacterTextSplitter):
     """Chunk ids, texts, texts to embed (title first) and Chroma metadata for one article version."""
     texts = [t for t in splitter.split_text(article.text) if t.strip()]
     version = article.version
-    ids = [hashlib.sha256(f"{article.doc_id}|{version}|{i}".encode()).hexdigest()[:32] for i in range(len(texts))]
+    ids = [chunk_id(article.doc_id, version, i) for i in range(len(texts))]
     to_embed = [f"{article.title}\n{t}" if article.title else t for t in texts]
     metadatas = [
         {"doc_id": article.doc_id, "version": version, "chunk_index": i, "title": article.title,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Iterable
 from core.errors import BadDocument
 from ingest.chunking import chunk_article, make_splitter
 from ingest.loaders import SUPPORTED_SUFFIXES, Article, doc_id_for, load_path
+from ingest.progress import ProgressBar
 from vectorstore.store import ChunkStore, DocumentRecord, DocumentWrite
 
 if TYPE_CHECKING:
@@ -109,8 +110,9 @@ class _Batcher:
     Call ``flush`` at the end and ``close`` always."""
 
     def __init__(self, store: ChunkStore, embeddings: "Embeddings", splitter, report: IngestReport, on_commit,
-                 overlap_writes: bool = True):
+                 overlap_writes: bool = True, rewrite: frozenset[str] = frozenset()):
         self._store, self._embeddings, self._splitter = store, embeddings, splitter
+        self._rewrite = rewrite  # doc ids written again even at their live version (mending lost chunks)
         self._report, self._on_commit = report, on_commit
         self._lookup: list[Article] = []
         self._batch: list[_Prepared] = []
@@ -147,7 +149,7 @@ class _Batcher:
         self._lookup_limit = min(RAMP * self._lookup_limit, LOOKUP_BATCH)
         live = self._store.live_versions(a.doc_id for a in articles)
         for article in articles:
-            if live.get(article.doc_id) == article.version:
+            if live.get(article.doc_id) == article.version and article.doc_id not in self._rewrite:
                 self._report.unchanged.append(_label(article))
                 self._pending.discard(article.doc_id)
             else:
@@ -225,16 +227,18 @@ class IngestService:
         self._splitter = make_splitter(settings.chunk_size, settings.chunk_overlap)
         self._overlap_writes = (os.cpu_count() or 1) > settings.embedding_threads  # a core free for writing
 
-    def ingest(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
-        """Ingest files and folders; bad files are reported with a reason and the rest still go in."""
+    def ingest(self, paths: Iterable[str | Path], progress: bool = False,
+               rewrite: frozenset[str] = frozenset()) -> IngestReport:
+        """Ingest files and folders; bad files are reported with a reason and the rest still go in.
+        Documents in ``rewrite`` are written again even if unchanged (to restore lost chunks)."""
         report = IngestReport()
-        repaired = self._store.repair()
+        repaired = self._store.repair()  # spares what other ingests running now have not committed
         if repaired:
             log.info("removed %d chunks left by an interrupted earlier run", repaired)
         files = expand_paths(paths, report)
-        bar = _Bar(len(files), progress)
+        bar = ProgressBar(len(files), progress)
         batcher = _Batcher(self._store, self._embeddings, self._splitter, report, bar.committed,
-                           self._overlap_writes)
+                           self._overlap_writes, frozenset(rewrite))
         try:
             for path in files:
                 for item in load_path(path, int(self._settings.max_file_mb * 1e6)):
@@ -274,26 +278,3 @@ class IngestService:
 
     def documents(self) -> list[DocumentRecord]:
         return self._store.documents()
-
-
-class _Bar:
-    """tqdm over files whose postfix counts committed articles and chunks (one JSONL can hold thousands)."""
-
-    def __init__(self, total: int, enabled: bool):
-        self._tqdm = None
-        if enabled:
-            from tqdm import tqdm
-
-            self._tqdm = tqdm(total=total, desc="Ingesting", unit="file")
-
-    def update(self) -> None:
-        if self._tqdm is not None:
-            self._tqdm.update()
-
-    def committed(self, report: IngestReport) -> None:
-        if self._tqdm is not None:
-            self._tqdm.set_postfix(written=len(report.added) + len(report.updated), chunks=report.chunks_written)
-
-    def close(self) -> None:
-        if self._tqdm is not None:
-            self._tqdm.close()

@@ -187,17 +187,47 @@ class KeywordIndex:
             out.append((doc["chunk_id"][0], doc["doc_id"][0], doc["version"][0], float(score)))
         return out
 
+    def refresh(self, store: "ChunkStore", doc_ids: list[str], written: dict[str, tuple] | None = None) -> None:
+        """Index these documents as the registry names them when read under the writer lock, so of
+        concurrent writers (threads, processes) the last to index leaves the registry's latest state.
+        ``written`` gives (version, chunk_ids, texts) a caller just wrote, stemmed before the lock."""
+        stemmed = {d: (v, ids, [" ".join(terms(t)) for t in texts]) for d, (v, ids, texts) in (written or {}).items()}
+        with self._writing() as writer:
+            live = store.live_versions(doc_ids)
+            rows = []
+            for doc_id in doc_ids:
+                writer.delete_documents_by_term("doc_id", doc_id)
+                version = live.get(doc_id)
+                if version is None:
+                    continue
+                if stemmed.get(doc_id, ("",))[0] == version:
+                    _, ids, stems = stemmed[doc_id]
+                else:  # another writer's version is live: index what Chroma holds for it
+                    ids, texts = store.chunk_texts(doc_id, version)
+                    stems = [" ".join(terms(t)) for t in texts]
+                rows += [(cid, doc_id, version, stem) for cid, stem in zip(ids, stems)]
+            for cid, doc_id, version, stems in rows:
+                writer.add_document(tantivy.Document(chunk_id=cid, doc_id=doc_id, version=version, terms=stems))
+            self._commit(writer, lambda: self._replace_rows(doc_ids, rows))
+
+    def _replace_rows(self, doc_ids: list[str], rows: list[tuple]) -> None:
+        # one statement per id, not json_each: SQLite's JSON cuts a string at an escaped NUL
+        self._db.executemany("DELETE FROM chunks WHERE doc_id = ?", [(doc_id,) for doc_id in doc_ids])
+        self._db.executemany("INSERT INTO chunks VALUES (?, ?, ?)", [row[:3] for row in rows])
+
+    def rows(self) -> set[Row]:
+        """Every (chunk_id, doc_id, version) indexed (for checking the store)."""
+        with self._lock:
+            return set(self._db.execute("SELECT chunk_id, doc_id, version FROM chunks").fetchall())
+
     def sync(self, store: "ChunkStore") -> int:
         """Make the index agree with the store's registry; returns how many documents changed."""
         live = {r.doc_id: r.version for r in store.documents()}
         indexed = self.versions()
-        for doc_id in indexed.keys() - live.keys():
-            self.delete_document(doc_id)
-        stale = [d for d, v in live.items() if indexed.get(d) != v]
-        for start in range(0, len(stale), SYNC_BATCH):
-            group = stale[start : start + SYNC_BATCH]
-            self.write_documents([(d, live[d], *store.chunk_texts(d, live[d])) for d in group])
-        return len(stale) + len(indexed.keys() - live.keys())
+        changed = sorted(indexed.keys() - live.keys()) + [d for d, v in live.items() if indexed.get(d) != v]
+        for start in range(0, len(changed), SYNC_BATCH):
+            self.refresh(store, changed[start : start + SYNC_BATCH])
+        return len(changed)
 
     def close(self) -> None:
         with self._lock:

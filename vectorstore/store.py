@@ -1,18 +1,21 @@
 """Chroma as the one store: chunk vectors plus a registry of documents that says which version is live.
 
-Writing a document is crash-safe without transactions: its new chunks are written under a new
-version, then the registry entry is switched to that version (the commit point), then the old
-version's chunks are removed. Readers ignore chunks whose version the registry does not name,
-and ``repair()`` deletes such leftovers, so an interrupted ingest leaves the store as it was.
+Writing a document is crash-safe without transactions: its new version is leased (see leases.py),
+its chunks are written under it, then the registry entry is switched to that version (the commit
+point), then chunks that neither the registry nor a live writer's lease claims are removed. Readers
+ignore chunks whose version the registry does not name, and ``repair()`` deletes leftovers no live
+writer claims, so an interrupted ingest leaves the store as it was and concurrent writers (threads,
+processes, front ends on one Chroma server) never delete each other's uncommitted chunks.
 A batch of documents follows the same order with one call per step (all chunks, then all registry
 entries), so each document in it is still either wholly at its old version or wholly at its new one.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Optional
 
 from core.errors import StoreUnavailable
+from vectorstore.leases import LEASE_SUFFIX, WriterLeases
+from vectorstore.records import DocumentRecord, DocumentWrite, Passage, chunk_id  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -20,61 +23,6 @@ if TYPE_CHECKING:
 
 REGISTRY_SUFFIX = "_documents"
 WRITE_BATCH = 1024  # chunks per Chroma call: each call costs ~40 ms whatever its size (max 5,461)
-
-
-@dataclass
-class Passage:
-    """One retrieved chunk with the article facts a citation needs."""
-
-    chunk_id: str
-    text: str
-    doc_id: str
-    title: str = ""
-    outlet: str = ""
-    date: str = ""
-    url: str = ""
-    source: str = ""
-    chunk_index: int = 0
-    score: float = 0.0
-    vector: Optional[list[float]] = field(default=None, repr=False)
-
-    @classmethod
-    def from_chroma(cls, chunk_id: str, text: str, meta: dict, score: float = 0.0, vector=None) -> "Passage":
-        return cls(vector=None if vector is None else list(vector),
-            chunk_id=chunk_id, text=text, doc_id=meta.get("doc_id", ""), title=meta.get("title", ""),
-            outlet=meta.get("outlet", ""), date=meta.get("date", ""), url=meta.get("url", ""),
-            source=meta.get("source", ""), chunk_index=int(meta.get("chunk_index", 0)), score=score,
-        )
-
-
-@dataclass
-class DocumentRecord:
-    """The registry's view of one live document."""
-
-    doc_id: str
-    version: str
-    title: str = ""
-    source: str = ""
-    outlet: str = ""
-    date: str = ""
-    url: str = ""
-    chunks: int = 0
-    extra: dict = field(default_factory=dict)
-
-    def to_metadata(self) -> dict:
-        meta = {k: v for k, v in self.__dict__.items() if k not in ("doc_id", "extra")}
-        return {**meta, **self.extra}
-
-
-@dataclass
-class DocumentWrite:
-    """One document version ready to store: its registry record and its chunks with their vectors."""
-
-    record: DocumentRecord
-    ids: list[str]
-    texts: list[str]
-    vectors: list
-    metadatas: list[dict]
 
 
 def describe_store(settings: "Settings") -> str:
@@ -144,7 +92,9 @@ class ChunkStore:
             collection, embedding_function=None, configuration={"hnsw": {"space": "cosine", "ef_construction": 200, "ef_search": 200}}
         )
         registry = client.get_or_create_collection(collection + REGISTRY_SUFFIX, embedding_function=None)
+        leases = client.get_or_create_collection(collection + LEASE_SUFFIX, embedding_function=None)
         self._chunks, self._registry = _Guarded(chunks, where), _Guarded(registry, where)
+        self.leases = WriterLeases(_Guarded(leases, where))
         self.keyword = keyword
         if keyword is not None:
             keyword.sync(self)
@@ -177,7 +127,7 @@ class ChunkStore:
         self.write_documents([DocumentWrite(record, list(ids), list(texts), list(vectors), list(metadatas))])
 
     def write_documents(self, writes: list[DocumentWrite]) -> None:
-        """Write the new versions' chunks, commit them all in the registry, then drop older versions.
+        """Lease the new versions, write their chunks, commit them all in the registry, then clean.
 
         One call per step instead of per document: Chroma's per-call cost, not its per-chunk cost,
         dominated one-at-a-time ingest."""
@@ -185,48 +135,71 @@ class ChunkStore:
             return
         if len({w.record.doc_id for w in writes}) != len(writes):
             raise ValueError("a batch must hold each document once")
+        with self.leases.hold({w.record.doc_id: w.record.version for w in writes}) as lease:
+            self._upsert_chunks(writes)
+            if not self.leases.fresh(lease):  # stalled so long a cleaner may have taken our chunks
+                self.leases.renew(lease)
+                self._upsert_chunks(writes)
+            self._registry.upsert(ids=[w.record.doc_id for w in writes], embeddings=[[1.0]] * len(writes),
+                                  metadatas=[w.record.to_metadata() for w in writes])  # the commit point
+        doc_ids = [w.record.doc_id for w in writes]
+        self._clean(doc_ids)
+        self._index_keywords(doc_ids, {w.record.doc_id: (w.record.version, w.ids, w.texts) for w in writes})
+
+    def _upsert_chunks(self, writes: list[DocumentWrite]) -> None:
         ids, texts, vectors, metadatas = ([x for w in writes for x in getattr(w, name)]
                                           for name in ("ids", "texts", "vectors", "metadatas"))
         for start in range(0, len(ids), WRITE_BATCH):
             end = start + WRITE_BATCH
             self._chunks.upsert(ids=ids[start:end], documents=texts[start:end],
                                 embeddings=vectors[start:end], metadatas=metadatas[start:end])
-        self._registry.upsert(ids=[w.record.doc_id for w in writes], embeddings=[[1.0]] * len(writes),
-                              metadatas=[w.record.to_metadata() for w in writes])  # the commit point
-        self._delete_older_versions(writes)
-        if self.keyword is not None:
-            self.keyword.write_documents([(w.record.doc_id, w.record.version, w.ids, w.texts) for w in writes])
 
-    def _delete_older_versions(self, writes: list[DocumentWrite]) -> None:
-        """Drop the chunks of these documents that are not of the version just written. Found by
-        ``doc_id $in`` and deleted by id: a ``version $ne`` filter scans the whole collection once
-        per document (70 ms a document at 40k chunks, quadratic over a large ingest)."""
-        current = {w.record.doc_id: w.record.version for w in writes}
-        self._delete_stale(self._chunks.get(where={"doc_id": {"$in": list(current)}}, include=["metadatas"]), current)
+    def _clean(self, doc_ids: Optional[list[str]] = None) -> int:
+        """Delete chunks (of these documents, or all) that neither the registry nor a live writer claims.
 
-    def _delete_stale(self, got: dict, live: dict[str, str]) -> int:
-        """Delete the chunks of a Chroma ``get`` whose version is not their document's live one."""
-        stale = [i for i, m in zip(got["ids"], got["metadatas"]) if live.get(m.get("doc_id")) != m.get("version")]
-        for start in range(0, len(stale), WRITE_BATCH):
-            self._chunks.delete(ids=stale[start : start + WRITE_BATCH])
+        Chunks first, then leases, then the registry: a chunk seen was written after its writer's
+        lease, and a lease gone by then means its version was committed (the registry read after
+        names it) or abandoned. Found by ``doc_id $in`` and deleted by id: a ``version $ne`` filter
+        scans the whole collection once per document (quadratic over a large ingest)."""
+        where = None if doc_ids is None else {"doc_id": {"$in": list(doc_ids)}}
+        got = self._chunks.get(where=where, include=["metadatas"])
+        if not got["ids"]:
+            return 0
+        claimed = self.leases.protected()
+        live = self.live_versions(m.get("doc_id", "") for m in got["metadatas"])
+        stale = [i for i, m in zip(got["ids"], got["metadatas"])
+                 if live.get(m.get("doc_id")) != m.get("version") and (m.get("doc_id"), m.get("version")) not in claimed]
+        self.delete_chunks(stale)
         return len(stale)
 
+    def delete_chunks(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), WRITE_BATCH):
+            self._chunks.delete(ids=ids[start : start + WRITE_BATCH])
+
+    def _index_keywords(self, doc_ids: list[str], written: Optional[dict] = None) -> None:
+        if self.keyword is not None:
+            self.keyword.refresh(self, doc_ids, written or {})
+
     def delete_document(self, doc_id: str) -> bool:
-        """Remove a document: registry first (the commit point), then its chunks."""
+        """Remove a document: registry first (the commit point), then the chunks no live writer claims."""
         existed = self.document(doc_id) is not None
         self._registry.delete(ids=[doc_id])
-        self._chunks.delete(where={"doc_id": doc_id})
-        if self.keyword is not None:
-            self.keyword.delete_document(doc_id)
+        self._clean([doc_id])
+        self._index_keywords([doc_id])
         return existed
 
     def repair(self) -> int:
-        """Delete chunks left by an interrupted write or delete; returns how many were removed."""
-        got = self._chunks.get(include=["metadatas"])
-        removed = self._delete_stale(got, self.live_versions(m.get("doc_id", "") for m in got["metadatas"]))
+        """Delete chunks left by an interrupted write or delete (never a live writer's); returns how many."""
+        self.leases.sweep()
+        removed = self._clean()
         if self.keyword is not None:
             self.keyword.sync(self)
         return removed
+
+    def all_chunks(self) -> list[tuple[str, dict]]:
+        """Every chunk's id and metadata (for checking the store)."""
+        got = self._chunks.get(include=["metadatas"])
+        return list(zip(got["ids"], got["metadatas"]))
 
     def chunk_texts(self, doc_id: str, version: str) -> tuple[list[str], list[str]]:
         """Ids and texts of one document version, in chunk order (to rebuild the keyword index)."""
