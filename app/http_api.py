@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, AsyncIterator
 from fastapi import APIRouter, FastAPI, File, HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import http_schemas as wire
 from app.chat import Answer, Retrieved, Token
@@ -140,8 +141,8 @@ def _add_error_handlers(api: FastAPI) -> None:
         status = next((code for kind, code in STATUS.items() if isinstance(err, kind)), 500)
         return JSONResponse(wire.error_body(str(err), type(err).__name__), status_code=status)
 
-    @api.exception_handler(HTTPException)
-    async def http_error(request: Request, err: HTTPException) -> JSONResponse:
+    @api.exception_handler(StarletteHTTPException)  # FastAPI's subclass and Starlette's own
+    async def http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
         kind = {401: "authentication_error", 404: "not_found_error", 503: "overloaded_error"}.get(
             err.status_code, "invalid_request_error")
         return JSONResponse(wire.error_body(str(err.detail), kind), status_code=err.status_code,

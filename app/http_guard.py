@@ -14,12 +14,16 @@ from collections import defaultdict, deque
 from typing import TYPE_CHECKING, Optional
 from urllib.parse import urlsplit
 
+from fastapi import HTTPException
+
 if TYPE_CHECKING:
     from core.settings import Settings
 
 LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1"}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 KEYED_PREFIXES = ("/v1/", "/health")  # the page's own routes are behind its login instead
+FORM_OVERHEAD_BYTES = 1_000_000  # multipart headers and boundaries around one file of the size limit
+CHAT_BODY_BYTES = 1_000_000  # a question and its conversation; far more is not a chat request
 MAX_FAILED_LOGINS = 10
 FAILED_LOGIN_WINDOW_S = 300.0
 
@@ -76,6 +80,7 @@ class Guard:
         secret = settings.api_key
         self._key = secret.get_secret_value().encode() if secret is not None else None
         self._loopback_only = is_loopback(settings.web_host)
+        self._max_body = settings.max_file_bytes + FORM_OVERHEAD_BYTES
         self._throttle = throttle or LoginThrottle()
 
     async def __call__(self, scope, receive, send) -> None:
@@ -87,9 +92,11 @@ class Guard:
             if scope["type"] == "websocket":
                 return await send({"type": "websocket.close", "code": 1008})
             return await _send_error(send, *refusal)
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].endswith("/login"):
-            return await self.app(scope, receive, self._counting_failures(scope, send))
-        await self.app(scope, receive, send)
+        if scope["type"] == "websocket":
+            return await self.app(scope, receive, send)
+        if scope["method"] == "POST" and scope["path"].endswith("/login"):
+            send = self._counting_failures(scope, send)
+        await _with_body_limit(self.app, scope, receive, send, self._body_limit(scope["path"]))
 
     def _refusal(self, scope, headers: dict) -> Optional[tuple]:
         """(status, message, kind, extra headers) when the request must not reach any route."""
@@ -111,6 +118,18 @@ class Guard:
             self._throttle.failed(client)
             return 401, "Missing or wrong API key: send 'Authorization: Bearer <KABAR_API_KEY>'.", \
                 "authentication_error", {}
+        return self._too_large(scope["path"], headers)
+
+    def _body_limit(self, path: str) -> int:
+        return CHAT_BODY_BYTES if path.endswith("/chat/completions") else self._max_body
+
+    def _too_large(self, path: str, headers: dict) -> Optional[tuple]:
+        """A declared body over the limit is refused before a byte is read (a streamed one as it streams)."""
+        limit = self._body_limit(path)
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            return 413, f"The request body of {int(declared):,} bytes is over the limit of {limit:,} bytes " \
+                "(KABAR_MAX_FILE_MB for uploads).", "invalid_request_error", {}
         return None
 
     def _key_matches(self, headers: dict) -> bool:
@@ -130,6 +149,39 @@ class Guard:
             await send(message)
 
         return counted
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from ``receive`` once a streamed body passes the limit; routes turn it into a 413."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, f"The request body is over the limit of {limit:,} bytes (KABAR_MAX_FILE_MB for "
+                              "uploads); it was refused while it streamed, before it was stored.")
+
+
+async def _with_body_limit(app, scope, receive, send, limit: int) -> None:
+    """Count body bytes as they arrive and stop at the limit, so nothing past it is spooled to disk."""
+    received, started = 0, False
+
+    async def limited_receive():
+        nonlocal received
+        message = await receive()
+        received += len(message.get("body", b""))
+        if received > limit:
+            raise BodyTooLarge(limit)
+        return message
+
+    async def tracked_send(message) -> None:
+        nonlocal started
+        started = started or message["type"] == "http.response.start"
+        await send(message)
+
+    try:
+        await app(scope, limited_receive, tracked_send)
+    except BodyTooLarge as err:  # a route (the page's) that did not turn it into a response itself
+        if started:
+            raise
+        await _send_error(send, 413, err.detail, "invalid_request_error", {})
 
 
 def _same_origin(headers: dict, host: str) -> bool:

@@ -56,6 +56,7 @@ def create_app(assistant: "Assistant") -> "FastAPI":
     demo.queue(default_concurrency_limit=1)
     auth = (settings.web_user, settings.api_key.get_secret_value()) if settings.api_key is not None else None
     return gr.mount_gradio_app(api, demo, path="/", auth=auth, show_error=False, css=CSS,
+                               max_file_size=settings.max_file_bytes,
                                theme=gr.themes.Soft(), i18n=demo.kabar_i18n)
 
 

@@ -24,11 +24,11 @@ def safe_upload_name(name: str) -> str:
 
 
 def save_upload(settings: "Settings", name: str, content: BinaryIO) -> Path:
-    """Copy at most ``max_file_mb`` into KABAR_DATA_DIR/uploads; a bigger file is refused, nothing kept."""
+    """Copy at most ``max_file_bytes`` into KABAR_DATA_DIR/uploads; a bigger file is refused, nothing kept."""
     folder = settings.data_dir / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / safe_upload_name(name)
-    limit = int(settings.max_file_mb * 1024 * 1024)
+    limit = settings.max_file_bytes
     handle, temp = tempfile.mkstemp(dir=folder, prefix=".upload-")
     try:
         with os.fdopen(handle, "wb") as out:
@@ -36,7 +36,8 @@ def save_upload(settings: "Settings", name: str, content: BinaryIO) -> Path:
             while block := content.read(COPY_BLOCK):
                 written += len(block)
                 if written > limit:
-                    raise BadDocument(f"{target.name}: larger than the {settings.max_file_mb:g} MB limit.")
+                    raise BadDocument(f"{target.name}: more than {limit:,} bytes, over the limit "
+                                      f"(KABAR_MAX_FILE_MB={settings.max_file_mb:g})")
                 out.write(block)
         os.replace(temp, target)  # a re-upload replaces the old copy only once it is complete
     finally:

@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     # Ingest.
     chunk_size: int = Field(900, description="Characters per chunk.")
     chunk_overlap: int = Field(200, description="Characters shared by neighbouring chunks.")
-    max_file_mb: float = 50.0
+    max_file_mb: float = Field(50.0, gt=0, description="Larger files are refused (MB of 1,000,000 bytes).")
 
     # Retrieval and answering.
     retrieval_mode: Literal["dense", "keyword", "hybrid"] = "hybrid"
@@ -154,6 +154,11 @@ class Settings(BaseSettings):
     @property
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
+
+    @property
+    def max_file_bytes(self) -> int:
+        """The file limit in bytes: one unit (MB = 1,000,000 bytes) for uploads, request bodies and ingest."""
+        return int(self.max_file_mb * 1_000_000)
 
 
 def load_settings(**overrides) -> Settings:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-import io
 import json
 import logging
 import re
@@ -13,11 +12,10 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from core.errors import BadDocument
+from ingest.office import MAX_EXTRACTED_CHARS, docx_text, pdf_text
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".jsonl")
-MAX_EXTRACTED_CHARS = 5_000_000  # a decompression bomb stops here, not in memory
-MAX_DOCX_UNPACKED = 100_000_000  # all parts of a .docx, media included, as the zip directory declares them
-MAX_DOCX_XML = 20_000_000  # the XML python-docx parses: room for MAX_EXTRACTED_CHARS of text with markup
+MAX_JSONL_RECORDS = 100_000  # records in one .jsonl file; the rest are reported, not read
 MAX_CONTROL_SHARE = 0.01  # text with more control characters than this is binary in disguise
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _DECLARED_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
@@ -141,50 +139,19 @@ def load_html(path: Path, data: bytes) -> list[Article]:
 
 
 def load_pdf(path: Path, data: bytes) -> list[Article]:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
-        title = (reader.metadata.title if reader.metadata else None) or ""
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as err:
-        raise BadDocument(f"{path.name}: not a readable PDF ({err})") from None
-    text = _normalise("\n\n".join(pages))
+    text, title = pdf_text(path, data)
+    text = _normalise(text)
     if not text:
         raise BadDocument(f"{path.name}: the PDF has no extractable text (scanned images need OCR)")
-    return [Article(doc_id_for(str(path.resolve())), text, str(path), title=str(title).strip() or path.stem)]
-
-
-def _check_docx_sizes(name: str, archive) -> None:
-    """Refuse a zip bomb from the zip directory, before anything is unpacked (zipfile stops reading
-    at the declared size and fails the CRC check, so a member cannot unpack to more than it says)."""
-    members = archive.infolist()
-    unpacked = sum(info.file_size for info in members)
-    xml = sum(info.file_size for info in members if info.filename.endswith((".xml", ".rels")))
-    if unpacked > MAX_DOCX_UNPACKED or xml > MAX_DOCX_XML:
-        raise BadDocument(f"{name}: unpacks to {unpacked:,} bytes ({xml:,} of XML; limits {MAX_DOCX_UNPACKED:,} "
-                          f"and {MAX_DOCX_XML:,}), refusing a likely zip bomb")
+    return [Article(doc_id_for(str(path.resolve())), text, str(path), title=title or path.stem)]
 
 
 def load_docx(path: Path, data: bytes) -> list[Article]:
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            _check_docx_sizes(path.name, archive)
-        from docx import Document
-
-        document = Document(io.BytesIO(data))
-    except BadDocument:
-        raise
-    except Exception as err:  # python-docx/zipfile/lxml raise many unrelated types for broken files
-        raise BadDocument(f"{path.name}: not a readable .docx ({type(err).__name__}: {err})") from None
-    text = _normalise("\n".join(p.text for p in document.paragraphs))
+    text, title = docx_text(path, data)
+    text = _normalise(text)
     if not text:
         raise BadDocument(f"{path.name}: the document has no text")
-    title = (document.core_properties.title or "").strip() or text.split("\n", 1)[0][:200]
-    return [Article(doc_id_for(str(path.resolve())), text, str(path), title=title)]
+    return [Article(doc_id_for(str(path.resolve())), text, str(path), title=title or text.split("\n", 1)[0][:200])]
 
 
 _NO_SPACE_BEFORE = re.compile(r"\s+([.,!?;:%)\]}])")
@@ -260,9 +227,15 @@ def iter_jsonl(path: Path, data: bytes) -> Iterator[Article | BadDocument]:
     if b"\x00" in data:
         raise BadDocument(f"{path.name}: binary content, not text")
     data = data.removeprefix(codecs.BOM_UTF8)
+    records = 0
     for line_no, raw in enumerate(data.replace(b"\r\n", b"\n").split(b"\n"), start=1):
         if not raw.strip():
             continue
+        records += 1
+        if records > MAX_JSONL_RECORDS:
+            yield BadDocument(f"{path.name} line {line_no}: more than {MAX_JSONL_RECORDS:,} records in one file; "
+                              "this line and the rest were not read (split the file)")
+            return
         try:
             yield _check_length(_jsonl_record(raw, path, line_no), f"{path.name} line {line_no}")
         except BadDocument as err:
@@ -292,7 +265,7 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
     if size > max_bytes:
         raise BadDocument(f"{path.name}: {size:,} bytes is over the limit of {max_bytes:,} bytes")
     with path.open("rb") as handle:
-        data = handle.read(max_bytes + 1)
+        data = handle.read(min(size, max_bytes) + 1)  # not a max_bytes buffer for every small file
     if len(data) > max_bytes:
         raise BadDocument(f"{path.name}: more than {max_bytes:,} bytes, over the limit")
     return data

@@ -141,6 +141,59 @@ def test_oversize_file_is_refused_by_size_without_reading_it(kb, tmp_path):
     assert snapshot(kb) == before
 
 
+def huge_lying_docx(path, inflated_mb: int) -> None:
+    """A .docx whose word/document.xml inflates to ``inflated_mb`` MB while its directory says 1,000 bytes,
+    with the CRC of those first 1,000 bytes (so zipfile's own check passes on the truncated member)."""
+    import zlib
+
+    block = paragraphs(1)
+    repeats = inflated_mb * 1_000_000 // len(block)
+    head = b"<w:document><w:body>" + block
+    import docx
+
+    template = io.BytesIO()
+    docx.Document().save(template)
+    with zipfile.ZipFile(template) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            if info.filename != "word/document.xml":
+                archive.writestr(info.filename, source.read(info.filename))
+                continue
+            with archive.open("word/document.xml", "w") as member:
+                member.write(head)
+                for _ in range(repeats):
+                    member.write(block)
+    data = _shrink_declared_size(path.read_bytes(), "word/document.xml")
+    raw, crc = bytearray(data), zlib.crc32(head[:1000])
+    for signature, crc_at in ((b"PK\x03\x04", 14), (b"PK\x01\x02", 16)):
+        start = raw.find(signature)
+        while start >= 0:
+            name_len = struct.unpack_from("<H", raw, start + (26 if crc_at == 14 else 28))[0]
+            header = 30 if crc_at == 14 else 46
+            if raw[start + header: start + header + name_len] == b"word/document.xml":
+                struct.pack_into("<I", raw, start + crc_at, crc)
+            start = raw.find(signature, start + 4)
+    path.write_bytes(bytes(raw))
+
+
+def test_lying_zip_bomb_is_refused_without_inflating_it(kb, tmp_path):
+    """300 MB of XML in ~300 kB, declared as 1,000 bytes: refused, and never inflated into memory."""
+    path = tmp_path / "liar.docx"
+    huge_lying_docx(path, 300)
+    assert path.stat().st_size < 2_000_000
+    before = snapshot(kb)
+    tracemalloc.start()
+    try:
+        report = kb.ingest([path])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert report.added == [] and len(report.failed) == 1 and report.failed[0][0] == "liar.docx", report
+    assert "not a readable .docx" in report.failed[0][1]
+    assert peak < 30_000_000, f"{peak:,} bytes allocated: the member was inflated"
+    assert snapshot(kb) == before
+    assert_still_serving(kb)
+
+
 def test_html_script_and_style_never_reach_chunks(kb, tmp_path):
     path = tmp_path / "berita.html"
     path.write_text(
