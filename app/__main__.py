@@ -30,9 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     except KabarError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    base = f"http://{assistant.settings.web_host}:{assistant.settings.web_port}"
-    print(f"Kabar is ready: web chat {base}/ , API {base}/v1 (docs {base}/v1/docs)")
-    serve(assistant)
+    print("Starting the web server…")
+    serve(assistant, on_ready=lambda url: print(f"Kabar is ready: web chat {url} , API {url}v1 (docs {url}v1/docs)",
+                                                flush=True))
     return 0
 
 

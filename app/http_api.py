@@ -9,22 +9,26 @@ import json
 import logging
 from typing import TYPE_CHECKING, AsyncIterator
 
-from fastapi import APIRouter, FastAPI, File, HTTPException, Request, UploadFile
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import http_schemas as wire
 from app.chat import Answer, Retrieved, Token
+from app.http_documents import add_document_routes
 from app.http_guard import Guard
 from app.http_stream import pump_events
-from core.errors import BadDocument, BadQuestion, ConfigError, KabarError, ModelUnavailable, StoreUnavailable
+from core.errors import (AmbiguousDocument, BadDocument, BadQuestion, Busy, ConfigError, DocumentNotFound, KabarError,
+                         ModelUnavailable, StoreUnavailable)
 
 if TYPE_CHECKING:
     from app.api import Assistant
 
 log = logging.getLogger(__name__)
-STATUS = {BadQuestion: 400, BadDocument: 422, ModelUnavailable: 503, StoreUnavailable: 503, ConfigError: 500}
+STATUS = {BadQuestion: 400, DocumentNotFound: 404, AmbiguousDocument: 409, BadDocument: 422, Busy: 503,
+          ModelUnavailable: 503, StoreUnavailable: 503, ConfigError: 500}
+KINDS = {401: "authentication_error", 404: "not_found_error", 409: "conflict_error", 503: "overloaded_error"}
 
 
 def build_api(assistant: "Assistant") -> FastAPI:
@@ -34,7 +38,7 @@ def build_api(assistant: "Assistant") -> FastAPI:
     _add_error_handlers(api)
     router = APIRouter(prefix="/v1")
     _add_chat_routes(router, assistant)
-    _add_document_routes(router, assistant)
+    add_document_routes(router, assistant)
     api.include_router(router)
 
     @api.get("/health", include_in_schema=False)
@@ -108,43 +112,19 @@ def _data(payload: dict) -> str:
     return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
 
-def _add_document_routes(router: APIRouter, assistant: "Assistant") -> None:
-    @router.get("/documents")
-    def list_documents() -> dict:
-        return {"object": "list", "data": [wire.document_json(d) for d in assistant.documents()]}
-
-    @router.post("/documents")
-    def add_documents(files: list[UploadFile] = File(...)):
-        """Ingest uploaded files; each is kept under KABAR_DATA_DIR/uploads so a re-upload updates it."""
-        saved, refused = [], []
-        for upload in files:
-            try:
-                saved.append(assistant.save_upload(upload.filename or "upload", upload.file))
-            except BadDocument as err:
-                refused.append((upload.filename or "upload", str(err)))
-        report = assistant.ingest(saved)
-        report.failed[:0] = refused
-        body = wire.report_json(report)
-        nothing_taken = not (report.added or report.updated or report.unchanged)
-        return JSONResponse(body, status_code=422 if report.failed and nothing_taken else 200)
-
-    @router.delete("/documents/{document_id}")
-    def delete_document(document_id: str) -> dict:
-        if not assistant.remove(document_id):
-            raise HTTPException(404, f"No document with id {document_id!r}.")
-        return {"id": document_id, "deleted": True}
-
-
 def _add_error_handlers(api: FastAPI) -> None:
     @api.exception_handler(KabarError)
     async def kabar_error(request: Request, err: KabarError) -> JSONResponse:
         status = next((code for kind, code in STATUS.items() if isinstance(err, kind)), 500)
-        return JSONResponse(wire.error_body(str(err), type(err).__name__), status_code=status)
+        body = wire.error_body(str(err), type(err).__name__)
+        if isinstance(err, AmbiguousDocument):
+            body["error"]["documents"] = err.choices
+        headers = {"Retry-After": "10"} if isinstance(err, Busy) else None
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @api.exception_handler(StarletteHTTPException)  # FastAPI's subclass and Starlette's own
     async def http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
-        kind = {401: "authentication_error", 404: "not_found_error", 503: "overloaded_error"}.get(
-            err.status_code, "invalid_request_error")
+        kind = KINDS.get(err.status_code, "invalid_request_error")
         return JSONResponse(wire.error_body(str(err.detail), kind), status_code=err.status_code,
                             headers=getattr(err, "headers", None))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import ipaddress
 import threading
 import time
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from core.errors import ConfigError
 
@@ -71,14 +71,12 @@ class RunningServer:
         self._thread.join(timeout=10)
 
 
-def serve(assistant: "Assistant", port: Optional[int] = None, block: bool = True) -> Optional[RunningServer]:
-    """Serve until stopped (block) or in the background, returning a handle with the URL."""
-    import uvicorn
-
+def serve(assistant: "Assistant", port: Optional[int] = None, block: bool = True,
+          on_ready: Optional[Callable[[str], None]] = None) -> Optional[RunningServer]:
+    """Serve until stopped (block) or in the background, returning a handle with the URL; ``on_ready``
+    gets the URL once the port listens (not before: building the page takes seconds)."""
     settings = assistant.settings
-    config = uvicorn.Config(create_app(assistant), host=settings.web_host, port=port or settings.web_port,
-                            log_level="warning", timeout_graceful_shutdown=5)
-    server = uvicorn.Server(config)
+    server = _server(create_app(assistant), settings.web_host, port or settings.web_port, on_ready)
     if block:
         server.run()
         return None
@@ -87,7 +85,23 @@ def serve(assistant: "Assistant", port: Optional[int] = None, block: bool = True
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise ConfigError(f"The server could not start on {settings.web_host}:{config.port}.")
+            raise ConfigError(f"The server could not start on {settings.web_host}:{server.config.port}.")
         time.sleep(0.05)
-    host = "127.0.0.1" if settings.web_host in ("0.0.0.0", "::") else settings.web_host
-    return RunningServer(server, thread, f"http://{host}:{config.port}/")
+    return RunningServer(server, thread, local_url(settings.web_host, server.config.port))
+
+
+def local_url(host: str, port: int) -> str:
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
+
+
+def _server(app, host: str, port: int, on_ready: Optional[Callable[[str], None]]):
+    """A uvicorn server that calls ``on_ready`` right after it starts listening."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started and on_ready is not None:
+                on_ready(local_url(host, port))
+
+    return Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5))

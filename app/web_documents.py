@@ -4,8 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+from app.documents import ingest_uploads, remove_document
 from app.uploads import save_upload_file
-from core.errors import KabarError
+from core.errors import DocumentNotFound, KabarError
 from ingest.loaders import SUPPORTED_SUFFIXES
 
 if TYPE_CHECKING:
@@ -34,8 +35,8 @@ def upload(assistant: "Assistant", files: list | None) -> Iterator[str]:
         lines.append(f"- {name}: working… ({index}/{len(paths)})")
         yield "\n".join(lines)
         try:
-            # kept under KABAR_DATA_DIR/uploads, so a re-upload of a file updates it, not duplicates it
-            outcome = _outcome(assistant.ingest([save_upload_file(assistant.settings, temp)]))
+            # kept under KABAR_DATA_DIR/uploads/<content hash>/ while its document exists
+            outcome = _outcome(ingest_uploads(assistant, [save_upload_file(assistant.settings, temp)]))
         except KabarError as err:
             outcome = f"failed: {err}"
         lines[-1] = f"- {name}: {outcome}"
@@ -52,9 +53,16 @@ def _outcome(report) -> str:
 
 
 def delete(assistant: "Assistant", doc_id: str | None) -> str:
+    """Delete by id only (the dropdown's value), with its uploaded file."""
     if not doc_id:
         return "Choose a document to delete."
-    return "Deleted." if assistant.remove(doc_id) else "That document was already gone."
+    try:
+        remove_document(assistant, doc_id)
+    except DocumentNotFound:
+        return "That document was already gone."
+    except KabarError as err:  # a title rather than an id: the message lists the ids
+        return str(err)
+    return "Deleted."
 
 
 def build_documents_tab(assistant: "Assistant", labels, demo) -> None:

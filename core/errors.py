@@ -23,3 +23,19 @@ class BadDocument(KabarError):
 
 class BadQuestion(KabarError):
     """A question that cannot be answered as asked: empty or too long."""
+
+
+class DocumentNotFound(KabarError):
+    """No document has the id asked for."""
+
+
+class AmbiguousDocument(KabarError):
+    """A name that is not an id matches documents; removal needs the one id (``choices``: id, title, source)."""
+
+    def __init__(self, message: str, choices: list[dict]):
+        super().__init__(message)
+        self.choices = choices
+
+
+class Busy(KabarError):
+    """Too many questions already wait for an answer slot; the client should retry later."""

@@ -110,10 +110,12 @@ def test_documents_upload_list_delete(client_for):
              ("files", ("empty.txt", b"", "text/plain"))]
     report = client.post("/v1/documents", files=files).json()
     assert len(report["added"]) == 1 and report["failed"][0]["name"].endswith("empty.txt")
-    assert (kb.settings.data_dir / "uploads" / "passwd.txt").exists(), "the path must be flattened"
+    [stored] = (kb.settings.data_dir / "uploads").glob("*/passwd.txt")  # the path must be flattened
+    assert not list((kb.settings.data_dir / "uploads").glob("*/empty.txt")), "a refused file is not kept"
     listed = client.get("/v1/documents").json()["data"]
     doc_id = next(d["id"] for d in listed if d["title"] == "Harga Gula Turun")
     assert client.delete(f"/v1/documents/{doc_id}").json()["deleted"] is True
+    assert not stored.exists() and not stored.parent.exists(), "the upload goes with its document"
     assert client.delete(f"/v1/documents/{doc_id}").status_code == 404
     assert all(d["title"] != "Harga Gula Turun" for d in client.get("/v1/documents").json()["data"])
 
@@ -122,7 +124,7 @@ def test_upload_over_the_size_limit_is_refused_and_nothing_is_kept(client_for):
     client, kb = client_for(max_file_mb=0.01)
     response = client.post("/v1/documents", files=[("files", ("big.txt", b"a " * 20_000, "text/plain"))])
     assert response.status_code == 422 and "limit" in response.json()["failed"][0]["reason"]
-    assert not (kb.settings.data_dir / "uploads" / "big.txt").exists()
+    assert not list((kb.settings.data_dir / "uploads").rglob("big.txt"))
 
 
 def test_off_loopback_without_a_key_refuses_to_start(unit_settings):
