@@ -125,13 +125,22 @@ def _add_error_handlers(api: FastAPI) -> None:
     @api.exception_handler(StarletteHTTPException)  # FastAPI's subclass and Starlette's own
     async def http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
         kind = KINDS.get(err.status_code, "invalid_request_error")
-        return JSONResponse(wire.error_body(str(err.detail), kind), status_code=err.status_code,
+        return JSONResponse(wire.error_body(_unparsable(err) or str(err.detail), kind), status_code=err.status_code,
                             headers=getattr(err, "headers", None))
 
     @api.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, err: RequestValidationError) -> JSONResponse:
         problems = "; ".join(_describe(e) for e in err.errors()[:5])
         return JSONResponse(wire.error_body(f"Invalid request: {problems}", "invalid_request_error"), 400)
+
+
+def _unparsable(err: Exception) -> str:
+    """Why FastAPI could not parse a body, in words ('an error parsing the body' says nothing)."""
+    if isinstance(err.__cause__, RecursionError):
+        return "Invalid request: the JSON body is nested too deeply."
+    if isinstance(err.__cause__, UnicodeDecodeError):
+        return "Invalid request: the body is not UTF-8 text."
+    return ""
 
 
 def _describe(problem: dict) -> str:

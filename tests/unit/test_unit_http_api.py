@@ -88,11 +88,14 @@ def test_empty_and_huge_questions_get_400_with_a_message(client_for, question):
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"[]", b'{"messages": []}', b'{"messages": [{"role": "wizard"}]}',
-                                  b'{"messages": [{"role": "assistant", "content": "hi"}]}'])
+                                  b'{"messages": [{"role": "assistant", "content": "hi"}]}',
+                                  b'{"messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+                                  b'{"messages": [{"role": "user", "content": "\xff\xfe"}]}', b"\xff\xfe"])
 def test_malformed_requests_get_400_and_the_server_keeps_serving(client_for, body):
     client, _ = client_for()
     response = client.post("/v1/chat/completions", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 400 and response.json()["error"]["type"] == "invalid_request_error"
+    assert "error parsing" not in response.json()["error"]["message"]
     assert client.get("/v1/models").status_code == 200
 
 
