@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from app.injection import addresses_the_assistant
+from app.injection import order_indexes
 
 GAP = "…"
 MIN_SENTENCE_CHARS = 25  # rubrics and headlines repeated as lines say nothing the title doesn't
@@ -30,6 +30,7 @@ def select_sentences(question: np.ndarray, sentence_vectors: Sequence[np.ndarray
         reverse=True,
     )
     seen: set[str] = set()
+    orders = [order_indexes(list(group)) for group in sentences]
     headings = [_key(text) for text in skip]
     chosen: list[list[int]] = [[] for _ in sentences]
     spent = 0
@@ -40,7 +41,7 @@ def select_sentences(question: np.ndarray, sentence_vectors: Sequence[np.ndarray
             text = sentences[p][index]
             key = _key(text)
             if key in seen or len(text) < MIN_SENTENCE_CHARS or _is_heading(key, headings) or (
-                    spent and spent + len(text) > max_chars) or addresses_the_assistant(text):
+                    spent and spent + len(text) > max_chars) or index in orders[p]:
                 continue
             seen.add(key)
             chosen[p].append(index)

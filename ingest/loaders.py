@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
+from app.injection import safe_title
 from core.errors import BadDocument
 from ingest.office import MAX_EXTRACTED_CHARS, docx_text, pdf_text
 
@@ -237,7 +238,7 @@ def iter_jsonl(path: Path, data: bytes) -> Iterator[Article | BadDocument]:
                               "this line and the rest were not read (split the file)")
             return
         try:
-            yield _check_length(_jsonl_record(raw, path, line_no), f"{path.name} line {line_no}")
+            yield _checked(_jsonl_record(raw, path, line_no), f"{path.name} line {line_no}")
         except BadDocument as err:
             yield err
         except Exception as err:  # one odd record must not stop the other lines
@@ -245,7 +246,9 @@ def iter_jsonl(path: Path, data: bytes) -> Iterator[Article | BadDocument]:
             yield BadDocument(f"{path.name} line {line_no}: unreadable record ({type(err).__name__}: {err})")
 
 
-def _check_length(article: Article, where: str) -> Article:
+def _checked(article: Article, where: str) -> Article:
+    """Refuse text past the limit; drop a headline that gives the assistant orders (see app/injection.py)."""
+    article.title = safe_title(article.title)
     if len(article.text) > MAX_EXTRACTED_CHARS:
         raise BadDocument(f"{where}: {len(article.text):,} characters of text is over the limit "
                           f"of {MAX_EXTRACTED_CHARS:,}")
@@ -283,7 +286,7 @@ def load_path(path: Path, max_bytes: int) -> Iterator[Article | BadDocument]:
             yield from iter_jsonl(path, data)
             return
         for article in LOADERS[suffix](path, data):
-            yield _check_length(article, path.name)
+            yield _checked(article, path.name)
     except BadDocument as err:
         yield err
     except OSError as err:
