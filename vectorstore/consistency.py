@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from vectorstore.records import chunk_id
+from vectorstore.records import tag
 
 if TYPE_CHECKING:
     from vectorstore.store import ChunkStore
@@ -56,18 +56,18 @@ def check_store(store: "ChunkStore") -> StoreCheck:
     result = StoreCheck(documents=len(records), chunks=len(chunks))
     by_doc: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for cid, meta in chunks:
-        doc_id, version = meta.get("doc_id", ""), meta.get("version", "")
+        doc_id, version, write = meta.get("doc_id", ""), meta.get("version", ""), meta.get("write", "")
         record = records.get(doc_id)
-        if record is not None and record.version == version:
+        if record is not None and (record.version, record.write) == (version, write):
             by_doc[doc_id].append((cid, int(meta.get("chunk_index", -1))))
-        elif (doc_id, version) in claimed:
+        elif write in claimed:
             result.pending += 1
         else:
             result.orphans += 1
     for doc_id, record in records.items():
         _compare_document(record, by_doc.get(doc_id, []), result)
     if store.keyword is not None:
-        live = {(cid, d, records[d].version) for d, rows in by_doc.items() for cid, _ in rows}
+        live = {(cid, d, tag(records[d].version, records[d].write)) for d, rows in by_doc.items() for cid, _ in rows}
         indexed = store.keyword.rows()
         result.keyword_missing, result.keyword_extra = len(live - indexed), len(indexed - live)
     return result
@@ -75,7 +75,7 @@ def check_store(store: "ChunkStore") -> StoreCheck:
 
 def _compare_document(record, rows: list[tuple[str, int]], result: StoreCheck) -> None:
     """A whole live version holds exactly its chunk ids 0..chunks-1."""
-    expected = {chunk_id(record.doc_id, record.version, i) for i in range(int(record.chunks))}
+    expected = set(record.chunk_ids())
     have = {cid for cid, _ in rows}
     if expected - have:
         result.missing[record.doc_id] = len(expected - have)

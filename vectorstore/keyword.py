@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Iterator
 import tantivy
 
 from vectorstore.analysis import terms
+from vectorstore.records import tag
 
 if TYPE_CHECKING:
     from vectorstore.store import ChunkStore
@@ -160,6 +161,11 @@ class KeywordIndex:
             self._commit(writer, lambda: self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,)))
 
     def versions(self) -> dict[str, str]:
+        """The content version indexed for each document."""
+        return {doc_id: indexed.partition("@")[0] for doc_id, indexed in self.tags().items()}
+
+    def tags(self) -> dict[str, str]:
+        """The version and write indexed for each document (``tag``), to compare with the registry's."""
         with self._lock:
             return dict(self._db.execute("SELECT DISTINCT doc_id, version FROM chunks").fetchall())
 
@@ -190,22 +196,22 @@ class KeywordIndex:
     def refresh(self, store: "ChunkStore", doc_ids: list[str], written: dict[str, tuple] | None = None) -> None:
         """Index these documents as the registry names them when read under the writer lock, so of
         concurrent writers (threads, processes) the last to index leaves the registry's latest state.
-        ``written`` gives (version, chunk_ids, texts) a caller just wrote, stemmed before the lock."""
-        stemmed = {d: (v, ids, [" ".join(terms(t)) for t in texts]) for d, (v, ids, texts) in (written or {}).items()}
+        ``written`` gives ((version, write), chunk_ids, texts) a caller just wrote, stemmed before the lock."""
+        stemmed = {d: (live, ids, [" ".join(terms(t)) for t in texts]) for d, (live, ids, texts) in (written or {}).items()}
         with self._writing() as writer:
-            live = store.live_versions(doc_ids)
+            live = store.live_writes(doc_ids)
             rows = []
             for doc_id in doc_ids:
                 writer.delete_documents_by_term("doc_id", doc_id)
-                version = live.get(doc_id)
-                if version is None:
+                if doc_id not in live:
                     continue
-                if stemmed.get(doc_id, ("",))[0] == version:
+                version, write = live[doc_id]
+                if stemmed.get(doc_id, ((),))[0] == live[doc_id]:
                     _, ids, stems = stemmed[doc_id]
-                else:  # another writer's version is live: index what Chroma holds for it
-                    ids, texts = store.chunk_texts(doc_id, version)
+                else:  # another writer's write is live: index what Chroma holds for it
+                    ids, texts = store.chunk_texts(doc_id, version, write)
                     stems = [" ".join(terms(t)) for t in texts]
-                rows += [(cid, doc_id, version, stem) for cid, stem in zip(ids, stems)]
+                rows += [(cid, doc_id, tag(version, write), stem) for cid, stem in zip(ids, stems)]
             for cid, doc_id, version, stems in rows:
                 writer.add_document(tantivy.Document(chunk_id=cid, doc_id=doc_id, version=version, terms=stems))
             self._commit(writer, lambda: self._replace_rows(doc_ids, rows))
@@ -222,8 +228,8 @@ class KeywordIndex:
 
     def sync(self, store: "ChunkStore") -> int:
         """Make the index agree with the store's registry; returns how many documents changed."""
-        live = {r.doc_id: r.version for r in store.documents()}
-        indexed = self.versions()
+        live = {r.doc_id: tag(r.version, r.write) for r in store.documents()}
+        indexed = self.tags()
         changed = sorted(indexed.keys() - live.keys()) + [d for d, v in live.items() if indexed.get(d) != v]
         for start in range(0, len(changed), SYNC_BATCH):
             self.refresh(store, changed[start : start + SYNC_BATCH])

@@ -1,10 +1,11 @@
 """Writer leases: the uncommitted versions a live writer may still commit, where every writer sees them.
 
-A writer records its (doc_id, version) pairs in the ``<collection>_writers`` Chroma collection before
-it writes their chunks, renews the record while it works and deletes it once it has committed. Every
-cleaner (``repair``, the removal of older versions, ``delete_document``) spares the chunks of a leased
-version, so it never deletes what another writer has written and not yet committed: a thread of this
-process, another process on this data directory, or another front end on the same Chroma server.
+A writer records a lease in the ``<collection>_writers`` Chroma collection before it writes any
+chunk, stamps every chunk it writes with the lease's id (its ``write``, part of the chunk ids too),
+renews the lease while it works and deletes it once it has committed. Every cleaner (``repair``, the
+removal of older versions, ``delete_document``) spares chunks whose write is a live lease, so it
+never deletes what another writer has written and not yet committed: a thread of this process,
+another process on this data directory, or another front end on the same Chroma server.
 
 A lease stops protecting when it has not been renewed for ``EXPIRY`` seconds, or at once when its
 writer ran on this machine and that process is gone (a kill -9 leaves no one to wait for). Clocks of
@@ -12,7 +13,6 @@ machines sharing a Chroma server must agree to well within ``EXPIRY`` (NTP does)
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -96,11 +96,10 @@ class WriterLeases:
         self._thread: threading.Thread | None = None
 
     @contextmanager
-    def hold(self, pending: dict[str, str]) -> Iterator[Lease]:
-        """Claim ``{doc_id: version}`` until the block ends (committed or abandoned)."""
+    def hold(self) -> Iterator[Lease]:
+        """A new lease, live until the block ends (committed or abandoned); its id names the write."""
         pid = os.getpid()
-        lease = Lease(uuid.uuid4().hex, {"machine": this_machine(), "pid": pid, "started": process_started(pid),
-                                         "pending": json.dumps(pending, sort_keys=True)})
+        lease = Lease(uuid.uuid4().hex, {"machine": this_machine(), "pid": pid, "started": process_started(pid)})
         with self._lock:
             self._put(lease)
             self._held[lease.id] = lease
@@ -152,11 +151,10 @@ class WriterLeases:
         got = self._collection.get(include=["metadatas"])
         return list(zip(got["ids"], got["metadatas"]))
 
-    def protected(self) -> set[tuple[str, str]]:
-        """(doc_id, version) pairs some live writer may still commit."""
+    def protected(self) -> set[str]:
+        """The writes some live writer may still commit."""
         now = time.time()
-        return {(doc_id, version) for _, meta in self.records() if lease_alive(meta, now)
-                for doc_id, version in json.loads(meta.get("pending", "{}")).items()}
+        return {lease_id for lease_id, meta in self.records() if lease_alive(meta, now)}
 
     def sweep(self) -> int:
         """Delete the records of dead or expired leases; returns how many."""

@@ -1,14 +1,23 @@
 """The store's records: a retrieved passage, a document's registry entry, a version ready to write."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from typing import Optional
 
 
-def chunk_id(doc_id: str, version: str, index: int) -> str:
-    """A chunk's id from its document, version and position: rewriting a version overwrites, never duplicates."""
-    return hashlib.sha256(f"{doc_id}|{version}|{index}".encode()).hexdigest()[:32]
+def chunk_id(doc_id: str, version: str, index: int, write: str = "") -> str:
+    """A chunk's id from its document, version, position and write: each write of a version has its own
+    ids, so a cleaner deleting a stale copy by id can never hit a later write of the same text.
+    (Chunks stored before writes had ids have ``write`` "".)"""
+    key = f"{doc_id}|{version}|{index}" + (f"|{write}" if write else "")
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def tag(version: str, write: str) -> str:
+    """One string naming a version's write, as the keyword index records it."""
+    return f"{version}@{write}" if write else version
 
 
 @dataclass
@@ -26,6 +35,7 @@ class Passage:
     chunk_index: int = 0
     score: float = 0.0
     vector: Optional[list[float]] = field(default=None, repr=False)
+    answer_score: Optional[float] = None  # the checker's probability that the passage states the answer (reranked)
 
     @classmethod
     def from_chroma(cls, chunk_id: str, text: str, meta: dict, score: float = 0.0, vector=None) -> "Passage":
@@ -48,7 +58,12 @@ class DocumentRecord:
     date: str = ""
     url: str = ""
     chunks: int = 0
+    write: str = ""  # which write of this version is live (its chunks carry the same)
     extra: dict = field(default_factory=dict)
+
+    def chunk_ids(self) -> list[str]:
+        """The ids its live write's chunks have, in order."""
+        return [chunk_id(self.doc_id, self.version, i, self.write) for i in range(int(self.chunks))]
 
     def to_metadata(self) -> dict:
         meta = {k: v for k, v in self.__dict__.items() if k not in ("doc_id", "extra")}
@@ -64,3 +79,10 @@ class DocumentWrite:
     texts: list[str]
     vectors: list
     metadatas: list[dict]
+
+    def stamped(self, write: str) -> "DocumentWrite":
+        """This version as one particular write: the write in record and metadata, and ids of its own."""
+        record = dataclasses.replace(self.record, write=write)
+        ids = [chunk_id(record.doc_id, record.version, int(m.get("chunk_index", i)), write)
+               for i, m in enumerate(self.metadatas)]
+        return DocumentWrite(record, ids, self.texts, self.vectors, [{**m, "write": write} for m in self.metadatas])

@@ -109,15 +109,26 @@ class ChunkStore:
         return self._record(got["ids"][0], got["metadatas"][0]) if got["ids"] else None
 
     def live_versions(self, doc_ids: Iterable[str]) -> dict[str, str]:
+        """The content version each listed document is at (what an unchanged article is compared with)."""
+        return {doc_id: version for doc_id, (version, _) in self.live_writes(doc_ids).items()}
+
+    def live_writes(self, doc_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """(version, write) the registry names for each listed document: only that write's chunks are live."""
         ids = sorted(set(doc_ids))
         if not ids:
             return {}
         got = self._registry.get(ids=ids, include=["metadatas"])
-        return {i: m.get("version", "") for i, m in zip(got["ids"], got["metadatas"])}
+        return {i: (m.get("version", ""), m.get("write", "")) for i, m in zip(got["ids"], got["metadatas"])}
+
+    def _live_filter(self, metadatas: Iterable[dict]):
+        """A predicate: is a chunk (by its metadata) of its document's live write? One registry read."""
+        metadatas = list(metadatas)
+        live = self.live_writes(m.get("doc_id", "") for m in metadatas)
+        return lambda m: live.get(m.get("doc_id")) == (m.get("version"), m.get("write", ""))
 
     @staticmethod
     def _record(doc_id: str, meta: dict) -> DocumentRecord:
-        known = {k: meta.get(k) for k in ("version", "title", "source", "outlet", "date", "url", "chunks")}
+        known = {k: meta.get(k) for k in ("version", "title", "source", "outlet", "date", "url", "chunks", "write")}
         extra = {k: v for k, v in meta.items() if k not in known}
         return DocumentRecord(doc_id=doc_id, **{k: v for k, v in known.items() if v is not None}, extra=extra)
 
@@ -135,7 +146,8 @@ class ChunkStore:
             return
         if len({w.record.doc_id for w in writes}) != len(writes):
             raise ValueError("a batch must hold each document once")
-        with self.leases.hold({w.record.doc_id: w.record.version for w in writes}) as lease:
+        with self.leases.hold() as lease:
+            writes = [w.stamped(lease.id) for w in writes]
             self._upsert_chunks(writes)
             if not self.leases.fresh(lease):  # stalled so long a cleaner may have taken our chunks
                 self.leases.renew(lease)
@@ -144,7 +156,8 @@ class ChunkStore:
                                   metadatas=[w.record.to_metadata() for w in writes])  # the commit point
         doc_ids = [w.record.doc_id for w in writes]
         self._clean(doc_ids)
-        self._index_keywords(doc_ids, {w.record.doc_id: (w.record.version, w.ids, w.texts) for w in writes})
+        self._index_keywords(doc_ids, {w.record.doc_id: ((w.record.version, w.record.write), w.ids, w.texts)
+                                       for w in writes})
 
     def _upsert_chunks(self, writes: list[DocumentWrite]) -> None:
         ids, texts, vectors, metadatas = ([x for w in writes for x in getattr(w, name)]
@@ -158,17 +171,16 @@ class ChunkStore:
         """Delete chunks (of these documents, or all) that neither the registry nor a live writer claims.
 
         Chunks first, then leases, then the registry: a chunk seen was written after its writer's
-        lease, and a lease gone by then means its version was committed (the registry read after
-        names it) or abandoned. Found by ``doc_id $in`` and deleted by id: a ``version $ne`` filter
+        lease, and a lease gone by then means its write was committed (the registry read after
+        names it) or abandoned. Chunk ids are unique per write, so no later write shares an id seen. Found by ``doc_id $in`` and deleted by id: a ``version $ne`` filter
         scans the whole collection once per document (quadratic over a large ingest)."""
         where = None if doc_ids is None else {"doc_id": {"$in": list(doc_ids)}}
         got = self._chunks.get(where=where, include=["metadatas"])
         if not got["ids"]:
             return 0
         claimed = self.leases.protected()
-        live = self.live_versions(m.get("doc_id", "") for m in got["metadatas"])
-        stale = [i for i, m in zip(got["ids"], got["metadatas"])
-                 if live.get(m.get("doc_id")) != m.get("version") and (m.get("doc_id"), m.get("version")) not in claimed]
+        live = self._live_filter(got["metadatas"])
+        stale = [i for i, m in zip(got["ids"], got["metadatas"]) if not live(m) and m.get("write", "") not in claimed]
         self.delete_chunks(stale)
         return len(stale)
 
@@ -201,11 +213,16 @@ class ChunkStore:
         got = self._chunks.get(include=["metadatas"])
         return list(zip(got["ids"], got["metadatas"]))
 
-    def chunk_texts(self, doc_id: str, version: str) -> tuple[list[str], list[str]]:
-        """Ids and texts of one document version, in chunk order (to rebuild the keyword index)."""
+    def chunk_texts(self, doc_id: str, version: str, write: Optional[str] = None) -> tuple[list[str], list[str]]:
+        """Ids and texts of one write of a document version (by default the live one), in chunk order."""
+        if write is None:
+            live_version, live_write = self.live_writes([doc_id]).get(doc_id, ("", ""))
+            write = live_write if live_version == version else None
         got = self._chunks.get(where={"$and": [{"doc_id": doc_id}, {"version": version}]},
                                include=["documents", "metadatas"])
-        rows = sorted(zip(got["metadatas"], got["ids"], got["documents"]), key=lambda r: r[0].get("chunk_index", 0))
+        rows = [r for r in zip(got["metadatas"], got["ids"], got["documents"])
+                if write is None or r[0].get("write", "") == write]
+        rows.sort(key=lambda r: r[0].get("chunk_index", 0))
         return [r[1] for r in rows], [r[2] for r in rows]
 
     def passages(self, chunk_ids: list[str]) -> dict[str, Passage]:
@@ -213,11 +230,11 @@ class ChunkStore:
         if not chunk_ids:
             return {}
         got = self._chunks.get(ids=chunk_ids, include=["documents", "metadatas", "embeddings"])
-        live = self.live_versions(m.get("doc_id", "") for m in got["metadatas"])
+        live = self._live_filter(got["metadatas"])
         return {
             i: Passage.from_chroma(i, text, meta, vector=vec)
             for i, text, meta, vec in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
-            if live.get(meta.get("doc_id")) == meta.get("version")
+            if live(meta)
         }
 
     # --- reading --------------------------------------------------------------------------------
@@ -232,12 +249,9 @@ class ChunkStore:
         got = self._chunks.query(query_embeddings=[vector], n_results=k, include=["documents", "metadatas", "distances", "embeddings"])
         rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], got["embeddings"][0])
         rows = list(rows)
-        live = self.live_versions(m.get("doc_id", "") for _, _, m, _, _ in rows)
-        return [
-            Passage.from_chroma(i, text, meta, score=1.0 - dist, vector=vec)
-            for i, text, meta, dist, vec in rows
-            if live.get(meta.get("doc_id")) == meta.get("version")
-        ]
+        live = self._live_filter(m for _, _, m, _, _ in rows)
+        return [Passage.from_chroma(i, text, meta, score=1.0 - dist, vector=vec)
+                for i, text, meta, dist, vec in rows if live(meta)]
 
 
 def open_store(settings: "Settings") -> ChunkStore:

@@ -19,6 +19,7 @@ from app.api import Assistant
 from core.errors import ModelUnavailable, StoreUnavailable
 from ingest.chunking import chunk_article, make_splitter
 from ingest.loaders import load_path
+from vectorstore.records import tag
 from tests.conftest import MODELS_DIR, REPO, SAMPLES, SHARED_DATA, free_port, real_settings, start_chroma_server
 
 pytestmark = pytest.mark.integration
@@ -63,11 +64,11 @@ def assert_consistent(kb: Assistant, articles: dict) -> None:
     splitter = make_splitter(kb.settings.chunk_size, kb.settings.chunk_overlap)
     live = set()
     for record in kb.documents():
-        expected_ids, expected_texts, _, _ = chunk_article(articles[record.doc_id], splitter)
+        _, expected_texts, _, _ = chunk_article(articles[record.doc_id], splitter)
         ids, texts = kb.store.chunk_texts(record.doc_id, record.version)
         assert record.version == articles[record.doc_id].version
-        assert (ids, texts) == (expected_ids, expected_texts) and record.chunks == len(ids), record.title
-        live |= {(i, record.doc_id, record.version) for i in ids}
+        assert (ids, texts) == (record.chunk_ids(), expected_texts) and record.chunks == len(ids), record.title
+        live |= {(i, record.doc_id, tag(record.version, record.write)) for i in ids}
     assert keyword_rows(kb) == live
 
 

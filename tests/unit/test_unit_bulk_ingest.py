@@ -7,6 +7,7 @@ import pytest
 import ingest.service as service_module
 from ingest.chunking import chunk_article, make_splitter
 from ingest.loaders import Article
+from vectorstore.records import tag
 from vectorstore.store import ChunkStore
 
 SENTENCES = ["Harga beras naik di pasar {i}.", "Banjir melanda kawasan {i} pagi ini.",
@@ -48,12 +49,12 @@ def assert_consistent(store, articles, settings) -> None:
     docs = {d.doc_id: d for d in store.documents()}
     for doc_id, record in docs.items():
         ids, texts = store.chunk_texts(doc_id, record.version)
-        expected_ids, expected_texts, _, _ = chunk_article(articles[doc_id], splitter)
-        assert (ids, texts) == (expected_ids, expected_texts) and record.chunks == len(ids)
+        _, expected_texts, _, _ = chunk_article(articles[doc_id], splitter)
+        assert (ids, texts) == (record.chunk_ids(), expected_texts) and record.chunks == len(ids)
         assert record.version == articles[doc_id].version
     assert store.count() == sum(d.chunks for d in docs.values())
     rows = store.keyword._db.execute("SELECT chunk_id, doc_id, version FROM chunks").fetchall()
-    assert set(rows) == {(i, d, r.version) for d, r in docs.items() for i in store.chunk_texts(d, r.version)[0]}
+    assert set(rows) == {(i, d, tag(r.version, r.write)) for d, r in docs.items() for i in store.chunk_texts(d, r.version)[0]}
 
 
 @pytest.fixture

@@ -37,7 +37,8 @@ def damage(kb) -> dict:
     store._chunks.upsert(ids=["sisa"], documents=["sisa"], embeddings=[[1.0] + [0.0] * 63],
                          metadatas=[{"doc_id": beras.doc_id, "version": "lama", "chunk_index": 0}])
     store._chunks.upsert(ids=["ganda"], documents=["ganda"], embeddings=[[1.0] + [0.0] * 63],
-                         metadatas=[{"doc_id": banjir.doc_id, "version": banjir.version, "chunk_index": 99}])
+                         metadatas=[{"doc_id": banjir.doc_id, "version": banjir.version, "write": banjir.write,
+                                     "chunk_index": 99}])
     store.keyword.delete_document(docs["Kereta"].doc_id)
     return docs
 

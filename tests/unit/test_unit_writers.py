@@ -3,7 +3,6 @@ chunks and committing them loses nothing to another ingest's repair, to another 
 document or to a removal, and dead or expired writers' leases stop protecting their leftovers."""
 from __future__ import annotations
 
-import json
 import os
 import random
 import threading
@@ -13,6 +12,7 @@ from ingest.chunking import chunk_article, make_splitter
 from ingest.loaders import Article
 from vectorstore.consistency import check_store
 from vectorstore.leases import EXPIRY, this_machine
+from vectorstore.records import chunk_id
 
 SENTENCES = ["Harga cabai naik di pasar {i}.", "Hujan deras melanda kota {i} semalam.",
              "Kereta cepat {i} mulai beroperasi.", "Petani {i} memanen padi lebih awal."]
@@ -26,8 +26,8 @@ def assert_whole(store, articles: dict, settings) -> None:
     """Every listed document holds exactly its version's chunks; nothing else; keyword index equal."""
     splitter = make_splitter(settings.chunk_size, settings.chunk_overlap)
     for record in store.documents():
-        expected = chunk_article(articles[record.version], splitter)
-        assert store.chunk_texts(record.doc_id, record.version) == (expected[0], expected[1])
+        expected = chunk_article(articles[record.version], splitter)[1]
+        assert store.chunk_texts(record.doc_id, record.version) == (record.chunk_ids(), expected)
     result = check_store(store)
     assert result.ok and not result.pending, result
 
@@ -105,16 +105,45 @@ def test_a_removal_during_a_write_leaves_the_write_whole(ingest_service, chunk_s
     assert_whole(chunk_store, {new.version: new}, unit_settings)
 
 
-def orphan(store, doc_id: str, version: str) -> None:
-    vector = [1.0] + [0.0] * 63
-    store._chunks.upsert(ids=[f"{doc_id}-{version}"], documents=["teks"], embeddings=[vector],
-                         metadatas=[{"doc_id": doc_id, "version": version, "chunk_index": 0}])
+def test_a_cleaner_slow_to_delete_never_hits_a_later_write_of_the_same_text(ingest_service, chunk_store,
+                                                                          monkeypatch, unit_settings):
+    old, new = article(5), article(5, " Diperbarui.")
+    ingest_service.ingest_articles([old])
+    ingest_service.ingest_articles([new])
+    texts = chunk_article(old, make_splitter(unit_settings.chunk_size, unit_settings.chunk_overlap))[1]
+    chunk_store._chunks.upsert(  # an interrupted write of the old text, with the ids it once would get again
+        ids=[chunk_id(old.doc_id, old.version, i) for i in range(len(texts))], documents=texts,
+        embeddings=[[1.0] + [0.0] * 63] * len(texts),
+        metadatas=[{"doc_id": old.doc_id, "version": old.version, "chunk_index": i} for i in range(len(texts))])
+    cleaner, reached, go = threading.current_thread(), threading.Event(), threading.Event()
+    delete = chunk_store._chunks.delete
+
+    def slow(**kwargs):  # the cleaner has decided what is stale, then stalls before deleting
+        if threading.current_thread() is not cleaner:
+            reached.set()
+            assert go.wait(30)
+        return delete(**kwargs)
+
+    monkeypatch.setattr(chunk_store._chunks, "delete", slow)
+    thread = threading.Thread(target=chunk_store.repair)
+    thread.start()
+    assert reached.wait(30)
+    ingest_service.ingest_articles([old])  # the old text again, written while the cleaner waits
+    go.set()
+    thread.join(30)
+    assert chunk_store.document(old.doc_id).version == old.version
+    assert_whole(chunk_store, {old.version: old, new.version: new}, unit_settings)
 
 
-def lease(store, lease_id: str, pid: int, expires: float, doc_id: str, version: str) -> None:
-    meta = {"machine": this_machine(), "pid": pid, "started": "", "expires": expires,
-            "pending": json.dumps({doc_id: version})}
-    store.leases._collection.upsert(ids=[lease_id], embeddings=[[1.0]], metadatas=[meta])
+def orphan(store, doc_id: str, write: str) -> None:
+    """A chunk written under ``write`` and never committed."""
+    store._chunks.upsert(ids=[f"{doc_id}-{write}"], documents=["teks"], embeddings=[[1.0] + [0.0] * 63],
+                         metadatas=[{"doc_id": doc_id, "version": "v1", "write": write, "chunk_index": 0}])
+
+
+def lease(store, write: str, pid: int, expires: float) -> None:
+    meta = {"machine": this_machine(), "pid": pid, "started": "", "expires": expires}
+    store.leases._collection.upsert(ids=[write], embeddings=[[1.0]], metadatas=[meta])
 
 
 def dead_pid() -> int:
@@ -127,13 +156,13 @@ def dead_pid() -> int:
 
 def test_only_live_writers_leases_protect_their_chunks(chunk_store):
     now = time.time()
-    lease(chunk_store, "running", os.getpid(), now + EXPIRY, "a", "v1")
-    lease(chunk_store, "killed", dead_pid(), now + EXPIRY, "b", "v1")
-    lease(chunk_store, "expired", os.getpid(), now - 1, "c", "v1")
-    for doc_id in "abc":
-        orphan(chunk_store, doc_id, "v1")
-    assert chunk_store.repair() == 2
-    assert [cid for cid, _ in chunk_store.all_chunks()] == ["a-v1"]
+    lease(chunk_store, "running", os.getpid(), now + EXPIRY)
+    lease(chunk_store, "killed", dead_pid(), now + EXPIRY)
+    lease(chunk_store, "expired", os.getpid(), now - 1)
+    for doc_id, write in (("a", "running"), ("b", "killed"), ("c", "expired"), ("d", "")):
+        orphan(chunk_store, doc_id, write)
+    assert chunk_store.repair() == 3
+    assert [cid for cid, _ in chunk_store.all_chunks()] == ["a-running"]
     assert check_store(chunk_store).pending == 1
     assert [lease_id for lease_id, _ in chunk_store.leases.records()] == ["running"]
 
