@@ -5,27 +5,23 @@ become OpenAI-shaped error bodies here, at the boundary.
 """
 from __future__ import annotations
 
-import json
-import logging
-from typing import TYPE_CHECKING, AsyncIterator
+from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import http_schemas as wire
-from app.chat import Answer, Retrieved, Token
+from app.http_chat import add_chat_routes
 from app.http_documents import add_document_routes
 from app.http_guard import Guard
-from app.http_stream import pump_events
 from core.errors import (AmbiguousDocument, BadDocument, BadQuestion, Busy, ConfigError, DocumentNotFound, KabarError,
                          ModelUnavailable, StoreUnavailable)
 
 if TYPE_CHECKING:
     from app.api import Assistant
 
-log = logging.getLogger(__name__)
 STATUS = {BadQuestion: 400, DocumentNotFound: 404, AmbiguousDocument: 409, BadDocument: 422, Busy: 503,
           ModelUnavailable: 503, StoreUnavailable: 503, ConfigError: 500}
 KINDS = {401: "authentication_error", 404: "not_found_error", 409: "conflict_error", 503: "overloaded_error"}
@@ -37,79 +33,16 @@ def build_api(assistant: "Assistant") -> FastAPI:
     api.add_middleware(Guard, settings=assistant.settings)
     _add_error_handlers(api)
     router = APIRouter(prefix="/v1")
-    _add_chat_routes(router, assistant)
+    add_chat_routes(router, assistant)
     add_document_routes(router, assistant)
     api.include_router(router)
 
     @api.get("/health", include_in_schema=False)
-    def health() -> dict:
+    async def health() -> dict:
         running, waiting = assistant.answer_slots.load()
         return {"status": "ok", "answering": running, "waiting": waiting}
 
     return api
-
-
-def _add_chat_routes(router: APIRouter, assistant: "Assistant") -> None:
-    @router.get("/models")
-    def models() -> dict:
-        return {"object": "list", "data": [{"id": wire.MODEL_ID, "object": "model", "owned_by": "kabar"}]}
-
-    @router.post("/chat/completions")
-    def chat_completions(request: wire.ChatRequest):
-        """Answer the last user message from the archive; ``stream`` sends server-sent events."""
-        try:
-            question, history = request.question_and_history()
-        except ValueError as err:
-            raise HTTPException(400, str(err)) from err
-        assistant.validate_question(question)
-        _admit(assistant)
-        if request.stream:
-            events = assistant.stream(question, history, verified=True)
-            return StreamingResponse(_sse(assistant, events), media_type="text/event-stream",
-                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-        return wire.completion(assistant.ask(question, history))
-
-
-def _admit(assistant: "Assistant") -> None:
-    """Refuse politely, rather than queue without bound, when too many answers already wait."""
-    running, waiting = assistant.answer_slots.load()
-    if waiting >= assistant.settings.max_waiting_answers:
-        raise HTTPException(503, f"Busy: {running} answering and {waiting} waiting. Try again shortly.",
-                            headers={"Retry-After": "10"})
-
-
-async def _sse(assistant: "Assistant", events) -> AsyncIterator[str]:
-    """OpenAI chunks: role, retrieved passages, verified sentences, then sources; queue notices as comments."""
-    completion_id = wire.new_id()
-    yield _data(wire.chunk(completion_id, {"role": "assistant", "content": ""}))
-    streamed = retrieved = False
-    try:
-        async for event in pump_events(events):
-            if event is None and not retrieved:  # no slot yet: say where the line stands
-                running, waiting = assistant.answer_slots.load()
-                yield f": waiting for an answer slot ({running} answering, {waiting} waiting)\n\n"
-            elif event is None:
-                yield ": working\n\n"  # keeps proxies from closing a quiet connection
-            elif isinstance(event, Retrieved):
-                retrieved = True
-                passages = [wire.passage_json(p, i) for i, p in enumerate(event.passages, start=1)]
-                yield _data(wire.chunk(completion_id, {}, retrieved=passages))
-            elif isinstance(event, Token) and event.text:
-                streamed = True
-                yield _data(wire.chunk(completion_id, {"content": event.text}))
-            elif isinstance(event, Answer):
-                delta = {} if streamed else {"content": event.text}  # a refusal was never streamed
-                yield _data(wire.chunk(completion_id, delta, "stop", **wire.answer_extras(event)))
-    except KabarError as err:
-        yield _data(wire.error_body(str(err), type(err).__name__))
-    except Exception:
-        log.exception("streamed answer failed")
-        yield _data(wire.error_body("Something went wrong while answering; see the server log.", "server_error"))
-    yield "data: [DONE]\n\n"
-
-
-def _data(payload: dict) -> str:
-    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
 
 def _add_error_handlers(api: FastAPI) -> None:

@@ -1,56 +1,66 @@
-"""Bridge a blocking event iterator (the chat service) to an async server-sent-events response."""
+"""Bridge a blocking event iterator (the chat service) to the event loop, without holding its threads."""
 from __future__ import annotations
 
 import asyncio
 import threading
-from typing import AsyncIterator, Iterator, TypeVar
+from typing import AsyncIterator, Callable, Generic, Iterator, TypeVar
 
 T = TypeVar("T")
 NOTICE_EVERY_S = 1.0
 
 
-async def pump_events(events: Iterator[T]) -> AsyncIterator[T | None]:
-    """Yield the iterator's items from a worker thread, and None each second nothing came (queue notices).
+class AnswerWorker(Generic[T]):
+    """Runs ``events`` on its own thread from the moment it is made; ``on_done`` runs once it ends.
 
-    When the client goes away the worker stops after its next item and closes the iterator, which
-    closes the model's stream, so nobody's slot is held by an answer no one reads.
+    ``stop`` (also called when the reader of ``items`` goes away) ends it after its current item and
+    closes the iterator, which closes the model's stream, so no slot is held by an answer no one reads.
     """
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue = asyncio.Queue()
-    stop = threading.Event()
 
-    def post(kind: str, value=None) -> None:
+    def __init__(self, events: Iterator[T], on_done: Callable[[], None]):
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue = asyncio.Queue()
+        self._stop = threading.Event()
+        threading.Thread(target=self._work, args=(events, on_done), name="kabar-answer", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _post(self, kind: str, value=None) -> None:
         try:
-            loop.call_soon_threadsafe(queue.put_nowait, (kind, value))
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, (kind, value))
         except RuntimeError:  # the event loop has already closed
-            stop.set()
+            self._stop.set()
 
-    def work() -> None:
+    def _work(self, events: Iterator[T], on_done: Callable[[], None]) -> None:
         try:
             for item in events:
-                post("item", item)
-                if stop.is_set():
+                if self._stop.is_set():
                     break
-            post("done")
+                self._post("item", item)
+            self._post("done")
         except BaseException as err:  # handed over to the request, which reports it
-            post("error", err)
+            self._post("error", err)
         finally:
-            close = getattr(events, "close", None)
-            if close:
-                close()
-
-    threading.Thread(target=work, name="kabar-answer", daemon=True).start()
-    try:
-        while True:
             try:
-                kind, value = await asyncio.wait_for(queue.get(), NOTICE_EVERY_S)
-            except asyncio.TimeoutError:
-                yield None
-                continue
-            if kind == "done":
-                return
-            if kind == "error":
-                raise value
-            yield value
-    finally:
-        stop.set()
+                close = getattr(events, "close", None)
+                if close:
+                    close()
+            finally:
+                on_done()
+
+    async def items(self, quiet_s: float = NOTICE_EVERY_S) -> AsyncIterator[T | None]:
+        """The items as they come, and None after each quiet ``quiet_s`` (for keep-alive notices)."""
+        try:
+            while True:
+                try:
+                    kind, value = await asyncio.wait_for(self._queue.get(), quiet_s)
+                except asyncio.TimeoutError:
+                    yield None
+                    continue
+                if kind == "done":
+                    return
+                if kind == "error":
+                    raise value
+                yield value
+        finally:
+            self.stop()
