@@ -1,4 +1,5 @@
-"""``python -m ingest PATH...``: add or update articles; ``--remove``, ``--list``, ``--check`` and ``--repair`` manage them."""
+"""``python -m ingest PATH...``: add or update articles; ``--remove``, ``--list``, ``--check`` and
+``--repair`` manage them."""
 from __future__ import annotations
 
 import argparse

@@ -37,7 +37,8 @@ class StoreCheck:
         out = [f"{self.documents} documents, {self.chunks} chunks"]
         titles = {d.doc_id: d.title or d.source for d in store.documents()}
         out += [f"incomplete: {titles.get(d, d)} ({d}) lacks {n} chunks" for d, n in sorted(self.missing.items())]
-        out += [f"duplicated: {titles.get(d, d)} ({d}) has {len(ids)} chunks too many" for d, ids in sorted(self.extra.items())]
+        out += [f"duplicated: {titles.get(d, d)} ({d}) has {len(ids)} chunks too many"
+                for d, ids in sorted(self.extra.items())]
         if self.orphans:
             out.append(f"leftover: {self.orphans} chunks of no listed version (repair deletes them)")
         if self.keyword_missing or self.keyword_extra:

@@ -197,7 +197,8 @@ class KeywordIndex:
         """Index these documents as the registry names them when read under the writer lock, so of
         concurrent writers (threads, processes) the last to index leaves the registry's latest state.
         ``written`` gives ((version, write), chunk_ids, texts) a caller just wrote, stemmed before the lock."""
-        stemmed = {d: (live, ids, [" ".join(terms(t)) for t in texts]) for d, (live, ids, texts) in (written or {}).items()}
+        stemmed = {doc_id: (live, ids, [" ".join(terms(t)) for t in texts])
+                   for doc_id, (live, ids, texts) in (written or {}).items()}
         with self._writing() as writer:
             live = store.live_writes(doc_ids)
             rows = []

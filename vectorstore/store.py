@@ -172,7 +172,8 @@ class ChunkStore:
 
         Chunks first, then leases, then the registry: a chunk seen was written after its writer's
         lease, and a lease gone by then means its write was committed (the registry read after
-        names it) or abandoned. Chunk ids are unique per write, so no later write shares an id seen. Found by ``doc_id $in`` and deleted by id: a ``version $ne`` filter
+        names it) or abandoned. Chunk ids are unique per write, so no later write shares an id seen.
+        Found by ``doc_id $in`` and deleted by id: a ``version $ne`` filter
         scans the whole collection once per document (quadratic over a large ingest)."""
         where = None if doc_ids is None else {"doc_id": {"$in": list(doc_ids)}}
         got = self._chunks.get(where=where, include=["metadatas"])
