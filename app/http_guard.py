@@ -40,9 +40,11 @@ class LoginThrottle:
         """Seconds this client must wait before trying again (0: it may try now)."""
         now = time.monotonic()
         with self._lock:
-            failures = self._failures[client]
+            failures = self._failures.get(client, deque())
             while failures and failures[0] <= now - self._window:
                 failures.popleft()
+            if not failures:
+                self._failures.pop(client, None)  # forget addresses with nothing recent
             if len(failures) < self._limit:
                 return 0
             return max(1, int(failures[0] + self._window - now) + 1)
@@ -108,10 +110,10 @@ class Guard:
             return 403, "Cross-site request refused: writes must come from this server's own page or " \
                 "from a client that sends no Origin.", "permission_error", {}
         client = (scope.get("client") or ("?",))[0]
-        wait = self._throttle.retry_after(client)
         is_login = scope["path"].endswith("/login") and scope.get("method") == "POST"
         keyed = self._key is not None and scope["path"].startswith(KEYED_PREFIXES)
-        if wait and (is_login or keyed):
+        wait = self._throttle.retry_after(client) if is_login or keyed else 0
+        if wait:
             return 429, f"Too many failed logins; try again in {wait} s.", "rate_limit_error", \
                 {"retry-after": str(wait)}
         if keyed and not self._key_matches(headers):
