@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from app.injection import order_indexes
+from core.injection import order_indexes
 
 GAP = "…"
 MIN_SENTENCE_CHARS = 25  # rubrics and headlines repeated as lines say nothing the title doesn't
@@ -23,7 +23,7 @@ def select_sentences(question: np.ndarray, sentence_vectors: Sequence[np.ndarray
     """For each passage, the indexes (in reading order) of its sentences chosen, best first, each
     followed by its next sentence, until ``max_chars`` is spent. Overlapping chunks repeat
     sentences: each text is chosen once. The single best sentence is always kept, unless it
-    gives the assistant orders (see app/injection.py)."""
+    gives the assistant orders (see core/injection.py)."""
     ranked = sorted(
         ((float(score), p, s) for p, rows in enumerate(sentence_vectors)
          for s, score in enumerate(np.atleast_2d(rows) @ question)),

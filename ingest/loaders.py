@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
-from app.injection import safe_title
+from core.injection import safe_title
 from core.errors import BadDocument
 from ingest.office import MAX_EXTRACTED_CHARS, docx_text, pdf_text
 
@@ -247,7 +247,7 @@ def iter_jsonl(path: Path, data: bytes) -> Iterator[Article | BadDocument]:
 
 
 def _checked(article: Article, where: str) -> Article:
-    """Refuse text past the limit; drop a headline that gives the assistant orders (see app/injection.py)."""
+    """Refuse text past the limit; drop a headline that gives the assistant orders (see core/injection.py)."""
     article.title = safe_title(article.title)
     if len(article.text) > MAX_EXTRACTED_CHARS:
         raise BadDocument(f"{where}: {len(article.text):,} characters of text is over the limit "
