@@ -32,21 +32,23 @@ class AnswerWorker(Generic[T]):
             self._stop.set()
 
     def _work(self, events: Iterator[T], on_done: Callable[[], None]) -> None:
+        """Pass the items on; at the end close the iterator and call ``on_done`` before the reader hears of it."""
+        outcome: tuple = ("done", None)
         try:
             for item in events:
                 if self._stop.is_set():
                     break
                 self._post("item", item)
-            self._post("done")
         except BaseException as err:  # handed over to the request, which reports it
-            self._post("error", err)
+            outcome = ("error", err)
         finally:
             try:
                 close = getattr(events, "close", None)
                 if close:
                     close()
             finally:
-                on_done()
+                on_done()  # the slot is free before the client sees the end of its answer
+                self._post(*outcome)
 
     async def items(self, quiet_s: float = NOTICE_EVERY_S) -> AsyncIterator[T | None]:
         """The items as they come, and None after each quiet ``quiet_s`` (for keep-alive notices)."""

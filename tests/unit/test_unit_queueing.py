@@ -161,3 +161,26 @@ def test_503_with_retry_after_once_the_line_is_full(unit_settings, stream):
     assert client.get("/health").json() == {"status": "ok", "answering": 1, "waiting": 2}
     for ticket in held:
         kb.answer_slots.leave(ticket)
+
+
+class BrokenChat:
+    def stream(self, question, history=(), verified=False):
+        from core.errors import ModelUnavailable
+
+        raise ModelUnavailable("The chat model at http://127.0.0.1:1 did not answer: connection refused")
+        yield  # a generator, like the real one
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_model_error_is_reported_openai_shaped_and_frees_the_slot(unit_settings, stream):
+    from app.http_api import build_api
+
+    kb = stand_in(unit_settings, chat=BrokenChat())
+    client = TestClient(build_api(kb), base_url="http://127.0.0.1")
+    body = {"stream": stream, "messages": [{"role": "user", "content": "Harga beras?"}]}
+    response = client.post("/v1/chat/completions", json=body)
+    if stream:
+        assert '"type": "ModelUnavailable"' in response.text and response.text.endswith("data: [DONE]\n\n")
+    else:
+        assert response.status_code == 503 and "did not answer" in response.json()["error"]["message"]
+    assert kb.answer_slots.load() == (0, 0)
