@@ -173,8 +173,8 @@ class ChunkStore:
         Chunks first, then leases, then the registry: a chunk seen was written after its writer's
         lease, and a lease gone by then means its write was committed (the registry read after
         names it) or abandoned. Chunk ids are unique per write, so no later write shares an id seen.
-        Found by ``doc_id $in`` and deleted by id: a ``version $ne`` filter
-        scans the whole collection once per document (quadratic over a large ingest)."""
+        Found by ``doc_id $in`` and deleted by id: a ``version $ne`` filter scans the whole
+        collection once per document (quadratic over a large ingest)."""
         where = None if doc_ids is None else {"doc_id": {"$in": list(doc_ids)}}
         got = self._chunks.get(where=where, include=["metadatas"])
         if not got["ids"]:
@@ -230,13 +230,35 @@ class ChunkStore:
         """Live chunks by id, with their vectors (keyword hits need them for checking answers)."""
         if not chunk_ids:
             return {}
-        got = self._chunks.get(ids=chunk_ids, include=["documents", "metadatas", "embeddings"])
+        got = self._with_vectors(chunk_ids)
         live = self._live_filter(got["metadatas"])
         return {
             i: Passage.from_chroma(i, text, meta, vector=vec)
             for i, text, meta, vec in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
             if live(meta)
         }
+
+    def _with_vectors(self, chunk_ids: list[str]) -> dict:
+        """Chunks with their vectors. On disk, a chunk another process wrote is in the shared metadata
+        but not in this process's in-memory vector index until it reopens, and Chroma then fails the
+        whole call ("Error finding id"): such chunks are left out instead of failing the search."""
+        include = ["documents", "metadatas", "embeddings"]
+        try:
+            return self._chunks.get(ids=chunk_ids, include=include)
+        except Exception as err:  # chromadb.errors.InternalError
+            if "finding id" not in str(err):
+                raise
+        rows: dict[str, list] = {"ids": [], "documents": [], "metadatas": [], "embeddings": []}
+        for cid in chunk_ids:
+            try:
+                one = self._chunks.get(ids=[cid], include=include)
+            except Exception as err:
+                if "finding id" not in str(err):
+                    raise
+                continue
+            for key, values in rows.items():
+                values.extend(one[key])
+        return rows
 
     # --- reading --------------------------------------------------------------------------------
     def count(self) -> int:
