@@ -41,9 +41,22 @@ class Assistant:
         return make_chat_backend(self.settings)
 
     @cached_property
+    def checker(self):
+        """Kabar's trained cross-encoder (core/cross_encoder.py), or None when no stage is set to use it."""
+        s = self.settings
+        if "checker" not in (s.rerank, s.answer_judge, s.claim_judge):
+            return None
+        from core.cross_encoder import make_checker
+
+        return make_checker(s, self.embeddings)
+
+    @cached_property
     def retriever(self) -> Retriever:
         """Search without the chat model (evaluation, the sources panel, tools)."""
-        return Retriever(self.settings, self.store, self.embeddings)
+        from app.checker import Reranker
+
+        reranker = Reranker(self.checker) if self.settings.rerank == "checker" else None
+        return Retriever(self.settings, self.store, self.embeddings, reranker=reranker)
 
     @cached_property
     def ingest_service(self) -> IngestService:
@@ -54,7 +67,7 @@ class Assistant:
         backend = self._chat_backend
         return ChatService(self.settings, self.retriever, self.embeddings, backend.model,
                            llm_description=f"The chat model at {backend.base_url}",
-                           **judges_for(self.settings, backend.model))
+                           **judges_for(self.settings, backend.model, self.checker))
 
     def warm_up(self) -> None:
         """Load every model now, so the first question does not pay for it."""
@@ -84,7 +97,7 @@ class Assistant:
         return validate_question(question, self.settings.max_question_chars)
 
     def save_upload(self, name: str, content: BinaryIO) -> Path:
-        """Keep an uploaded file under KABAR_DATA_DIR/uploads (size-capped), so re-uploads update it."""
+        """Keep an uploaded file under KABAR_DATA_DIR/uploads/<content hash>/ (size-capped): same-named files never clash."""
         from app.uploads import save_upload
 
         return save_upload(self.settings, name, content)
@@ -102,10 +115,17 @@ class Assistant:
             self.__dict__.pop("chat_service", None)
 
 
-def judges_for(settings: Settings, model) -> dict:
-    """The answerability and claim judges the settings ask for, over one chat model (benchmarks build the same)."""
+def judges_for(settings: Settings, model, checker=None) -> dict:
+    """The answerability and claim judges the settings ask for, over the chat model or the trained checker
+    (benchmarks build the same)."""
     from app.answerable import AnswerabilityJudge
+    from app.checker import CheckerClaimJudge, Reranker
     from app.claims import ClaimJudge
 
-    return {"judge": None if settings.answer_judge == "off" else AnswerabilityJudge(model),
-            "claim_judge": ClaimJudge(model) if settings.claim_judge else None}
+    chat_judge = settings.answer_judge in ("same-language", "always")
+    claims = {"chat": lambda: ClaimJudge(model), "off": lambda: None,
+              "checker": lambda: CheckerClaimJudge(checker, settings.min_claim_probability,
+                                                   settings.min_claim_probability_across_languages)}
+    return {"judge": AnswerabilityJudge(model) if chat_judge else None,
+            "claim_judge": claims[settings.claim_judge](),
+            "answer_scorer": Reranker(checker) if settings.answer_judge == "checker" else None}

@@ -13,8 +13,8 @@ from app.citations import check_sentences, drop_unfinished_sentence, split_sente
 from app.claims import ClaimJudge
 from app.context import close_to_best, excerpt, select_sentences
 from app.events import Answer, ChatEvent, Checking, Retrieved, Source, Token  # noqa: F401  (re-exported)
-from app.followup import standalone_question
-from app.injection import without_orders
+from app.followup import stands_alone, standalone_question
+from app.injection import safe_title, without_orders
 from app.language import LANGUAGE_NAMES, detect_language
 from core.errors import BadQuestion, ModelUnavailable
 from prompts import REFUSAL_MARKER, load_prompt, refusal_text
@@ -50,9 +50,10 @@ class ChatService:
 
     def __init__(self, settings: "Settings", retriever: Retriever, embeddings: "Embeddings", llm: "BaseChatModel",
                  llm_description: str = "the chat model", judge: Optional[AnswerabilityJudge] = None,
-                 claim_judge: Optional[ClaimJudge] = None):
+                 claim_judge: Optional[ClaimJudge] = None, answer_scorer=None):
         self._settings = settings
         self._judge, self._claim_judge = judge, claim_judge
+        self._answer_scorer = answer_scorer  # the checker's (question, passages) -> probabilities, or None
         self._retriever = retriever
         self._embeddings = embeddings
         self._sentence_cache: dict[str, np.ndarray] = {}
@@ -80,10 +81,8 @@ class ChatService:
         """
         question = self._validate(question)
         language = detect_language(question)
-        if history:
-            question = self._standalone(question, history, language)
-        retrieved = self.retrieve(question)
-        passages = close_to_best(retrieved, self._settings.relevance_margin)
+        question, retrieved = self._search(question, history, language)
+        passages = self._answer_passages(retrieved)
         yield Retrieved(passages, question)
         best = max((p.score for p in passages), default=0.0)
         if best < self._settings.min_relevance:
@@ -91,11 +90,9 @@ class ChatService:
             yield self._refusal(question, language, passages)
             return
         messages = self._messages(question, language, passages)
-        verdict = self._verdict(question, messages, retrieved) if self._judges(question, passages) else None
-        score = verdict.score(self._settings.unmatched_term_penalty) if verdict else None
-        if score is not None and score < self._settings.min_answer_log_odds:
-            log.info("refused before generation: answerability %.2f (judge %.2f, unmatched %s)",
-                     score, verdict.log_odds, verdict.unmatched)
+        score, verdict, threshold = self._gate(question, messages, retrieved, passages)
+        if score is not None and score < threshold:
+            log.info("refused before generation: answerability %.2f < %.2f (%s)", score, threshold, verdict)
             yield self._refusal(question, language, passages, score, verdict)
             return
         if verified:
@@ -106,6 +103,41 @@ class ChatService:
         answer = self._verify(question, language, raw, passages)
         answer.answerability, answer.verdict = score, verdict
         yield answer
+
+    def _search(self, question: str, history, language: str) -> tuple[str, list[Passage]]:
+        """The question to answer and its passages; a follow-up is rewritten only when it cannot stand alone
+        (a back-reference, or no passage the checker thinks answers it)."""
+        if history and self._answer_scorer is not None and stands_alone(question):
+            retrieved = self.retrieve(question)
+            if self._best_answer_score(question, retrieved) >= self._settings.min_answer_probability:
+                return question, retrieved
+        if history:
+            question = self._standalone(question, history, language)
+        return question, self.retrieve(question)
+
+    def _answer_passages(self, retrieved: list[Passage]) -> list[Passage]:
+        """What the model reads: reranked passages the checker gives a chance (the best always), else those
+        whose similarity is close to the best one's."""
+        if retrieved and all(p.answer_score is not None for p in retrieved):
+            kept = [p for p in retrieved if p.answer_score >= self._settings.min_passage_probability]
+            return kept or retrieved[:1]
+        return close_to_best(retrieved, self._settings.relevance_margin)
+
+    def _best_answer_score(self, question: str, passages: list[Passage]) -> float:
+        """The checker's highest probability that a passage states the answer (scored now if not reranked)."""
+        missing = [p for p in passages if p.answer_score is None]
+        for passage, probability in zip(missing, self._answer_scorer(question, missing) if missing else []):
+            passage.answer_score = probability
+        return max((p.answer_score for p in passages), default=0.0)
+
+    def _gate(self, question: str, messages, retrieved: list[Passage], passages: list[Passage]):
+        """(score, verdict, threshold) of the answerability gate; score None when no gate applies."""
+        if self._answer_scorer is not None:
+            return self._best_answer_score(question, passages), None, self._settings.min_answer_probability
+        if not self._judges(question, passages):
+            return None, None, 0.0
+        verdict = self._verdict(question, messages, retrieved)
+        return verdict.score(self._settings.unmatched_term_penalty), verdict, self._settings.min_answer_log_odds
 
     def answerability(self, question: str) -> Verdict:
         """The gate's inputs for a stand-alone question, as ``stream`` takes them (for calibration)."""
@@ -158,7 +190,7 @@ class ChatService:
         for number, (passage, text) in enumerate(zip(passages, self._prompt_texts(question, passages)), start=1):
             if not text:  # no sentence chosen: left out; the others keep their numbers
                 continue
-            title = passage.title or "(untitled)"
+            title = safe_title(passage.title) or "(untitled)"  # stored before the headline filter: checked again
             # each article's title once: a repeat would cost ~15 prompt tokens
             template = continued if title in shown_titles else first
             blocks.append(template.format(number=number, title=title, text=text).strip())
@@ -236,7 +268,9 @@ class ChatService:
     def _check(self, text: str, passages: list[Passage], question: str, language: str, embed=None):
         embed = embed or (lambda texts: np.array(self._embed_sentences(texts), dtype=np.float32))
         texts = [p.text for p in passages]
-        checked = check_sentences(text, texts, self._sentence_vectors(passages), embed, self._settings.min_support,
+        # the trained checker decides on meaning itself; similarity then only picks evidence rows and passages
+        min_support = -1.0 if getattr(self._claim_judge, "kind", "") == "checker" else self._settings.min_support
+        checked = check_sentences(text, texts, self._sentence_vectors(passages), embed, min_support,
                                   question=question,
                                   same_language=lambda _sentence, passage: text_language(passage) == language)
         if self._claim_judge is None:
@@ -250,6 +284,8 @@ class ChatService:
     def _claim_threshold(self, answer_language: str, evidence: str) -> float:
         """The answer's language is the question's (a short claim's own detection is unreliable)."""
         same = answer_language == text_language(evidence)
+        if getattr(self._claim_judge, "kind", "chat") == "checker":
+            return self._settings.min_claim_probability if same else self._settings.min_claim_probability_across_languages
         return self._settings.min_claim_log_odds if same else self._settings.min_claim_log_odds_across_languages
 
     def _verify(self, question: str, language: str, raw: str, passages: list[Passage]) -> Answer:

@@ -40,6 +40,8 @@ def claim_evidence(sentence: CheckedSentence, passage_texts: Sequence[str]) -> s
 class ClaimJudge(YesNoJudge):
     """One single-token call per claim; verdicts are cached, since a streamed answer is checked as it grows."""
 
+    kind = "chat"
+
     def __init__(self, llm: "BaseChatModel", top_logprobs: int = 10):
         super().__init__(llm, top_logprobs)
         self._cache: dict[tuple[str, str], Optional[float]] = {}

@@ -17,6 +17,18 @@ TURN_CHARS = 600
 OWN_TOPIC_TERMS = 3  # content words a question left unchanged needs to stand alone ("harga beras medium Cipinang")
 
 
+# Words that point back at an earlier turn: a question with one of them cannot be searched as it is.
+_BACK_REFERENCE = re.compile(
+    r"^(and|but|also|what about|how about|dan|lalu|terus|bagaimana dengan|kalau)\b|"
+    r"\b(it|its|they|them|their|this|that|these|those|he|she|him|her|there|itu|tersebut|ini|dia|ia|mereka|"
+    r"beliau|sana|situ)\b|\w{3,}nya\b", re.IGNORECASE)
+
+
+def stands_alone(question: str) -> bool:
+    """No word that points back at the conversation, and enough words of its own to search with."""
+    return not _BACK_REFERENCE.search(question.strip()) and len(terms(question)) >= 2
+
+
 def render_history(history: Sequence[tuple[str, str]]) -> str:
     """The last few turns, citations stripped and long answers shortened (only the topic matters)."""
     lines = []

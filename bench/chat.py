@@ -30,7 +30,9 @@ QUESTIONS = [  # (language, answerable, question)
     ("en", True, "Which Dutch company was named in connection with new export restrictions?"),
     ("id", True, "Apa perbedaan pendekatan Uni Eropa dan AS terhadap Tiongkok?"),
 ]
-TARGETS = {"sources_ms": 200, "first_token_s": 3.0, "generation_vs_raw": 0.95}
+TARGETS = {"sources_ms": 200, "first_token_s": 3.0, "generation_vs_raw": 0.95, "gate_s": 0.5, "check_s": 0.5,
+           "total_s": 8.0}
+PIPELINES = {"checker": {}, "chat-judges": {"rerank": "off", "answer_judge": "same-language", "claim_judge": "chat"}}
 ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
 
@@ -39,6 +41,8 @@ def parse_args(argv=None):
     parser.add_argument("--limit", type=int, help="first N of the 10 questions")
     parser.add_argument("--max-tokens", type=int, help="KABAR_LLM_MAX_TOKENS for this run (default: settings)")
     parser.add_argument("--model", help="KABAR_LLM_MODEL for this run (default: settings, the 1.5B model)")
+    parser.add_argument("--pipeline", choices=sorted(PIPELINES), default="checker",
+                        help="the trained checker's stages (default) or the chat-model judges of 2026-12-01")
     return parser.parse_args(argv)
 
 
@@ -87,7 +91,8 @@ def ask(service, recorder: Recorder, question: str) -> dict:
            "cited": [s.number for s in answer.sources], "answer": answer.text, "language": answer.language}
     if call is not None:
         pieces = call["pieces"]
-        row.update(llm_first_piece_s=round(pieces[0] - start, 3) if pieces else None, tokens=len(pieces),
+        row.update(gate_s=round(call["start"] - start - sources, 3),
+                   llm_first_piece_s=round(pieces[0] - start, 3) if pieces else None, tokens=len(pieces),
                    decode_tok_s=decode_rate(pieces), llm_s=round(call["end"] - call["start"], 3),
                    verify_s=round(total - (call["end"] - start), 3), llm_text=call["text"])
     return row
@@ -142,7 +147,8 @@ def build(settings):
         backend = make_chat_backend(settings)
     recorder = Recorder(backend.model)  # the judges' one-token calls go to the model itself, unrecorded
     service = ChatService(settings, assistant.retriever, assistant.embeddings, recorder,
-                          llm_description=f"The chat model at {backend.base_url}", **judges_for(settings, backend.model))
+                          llm_description=f"The chat model at {backend.base_url}",
+                          **judges_for(settings, backend.model, assistant.checker))
     return assistant, backend, recorder, service, {"chunks": report.chunks_written, "warm_up_s": round(warm.seconds, 2)}
 
 
@@ -159,6 +165,7 @@ def summarise(rows: list[dict]) -> dict:
             "first_token": percentiles_ms([r["first_token_s"] for r in rows if r["first_token_s"] is not None]),
             "total": percentiles_ms([r["total_s"] for r in rows]),
             "check": percentiles_ms([r["verify_s"] for r in rows if r.get("verify_s") is not None]),
+            "gate": percentiles_ms([r["gate_s"] for r in rows if r.get("gate_s") is not None]),
             "raw_first_token": percentiles_ms([r["raw"]["first_token_s"] for r in generated
                                                if r["raw"]["first_token_s"] is not None]),
             "decode_tok_s": service_rate, "raw_decode_tok_s": raw_rate,
@@ -169,6 +176,7 @@ def summarise(rows: list[dict]) -> dict:
 def run(args) -> dict:
     started = machine()  # date and load average before the work starts
     overrides = {k: v for k, v in (("llm_max_tokens", args.max_tokens), ("llm_model", args.model)) if v}
+    overrides.update(PIPELINES[args.pipeline])
     questions = QUESTIONS[: args.limit] if args.limit else QUESTIONS
     with work_dir(args, "chat") as folder:
         settings = bench_settings(folder / "data", models_dir(args), **overrides)
@@ -205,11 +213,13 @@ def caption(s: dict) -> str:
     def p50_p95(key: str, scale: float = 1000) -> str:
         return "/".join(str(None if s[key][p] is None else round(s[key][p] / scale, 2)) for p in ("p50_ms", "p95_ms"))
 
-    return (f"p50/p95: sources {p50_p95('sources', 1)} ms, first token {p50_p95('first_token')} s (raw llama.cpp, "
-            f"no prompt cache: {p50_p95('raw_first_token')} s), checking after the draft (claim judge) "
+    return (f"p50/p95: sources {p50_p95('sources', 1)} ms, answerability and prompt {p50_p95('gate')} s, "
+            f"first token {p50_p95('first_token')} s (raw llama.cpp, "
+            f"no prompt cache: {p50_p95('raw_first_token')} s), checking after the draft "
             f"{p50_p95('check')} s, total {p50_p95('total')} s; decode "
             f"{s['decode_tok_s']} tok/s vs raw llama.cpp {s['raw_decode_tok_s']} (ratio {s['generation_vs_raw']}). "
-            "Targets: sources <= 200 ms, first token <= 3 s, generation >= 0.95x raw.")
+            "Targets: sources <= 200 ms, answerability <= 0.5 s, first token <= 3 s, checking <= 0.5 s, "
+            "whole answer <= 8 s, generation >= 0.95x raw.")
 
 
 def main(argv=None) -> int:

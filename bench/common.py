@@ -75,7 +75,7 @@ def settings_summary(settings) -> dict:
     """The settings that matter for performance, as plain JSON."""
     keys = ("embedding_backend", "embedding_model_path", "embedding_batch_size", "chunk_size", "chunk_overlap",
             "retrieval_mode", "top_k", "fetch_k", "llm_backend", "llm_model", "llm_model_path", "llm_threads",
-            "llm_context", "llm_max_tokens", "llm_temperature", "chroma_host")
+            "llm_context", "llm_max_tokens", "llm_temperature", "chroma_host", "rerank", "answer_judge", "claim_judge")
     return {k: (str(v) if isinstance(v, Path) else v) for k in keys if (v := getattr(settings, k, None)) is not None}
 
 

@@ -123,34 +123,48 @@ class E5Encoder:
 
     def __call__(self, ids, mask):
         """Last hidden states (batch, width, hidden) of token ids with their 0/1 attention mask."""
+        return self.run_layers(self.embed(ids), mask, range(self.layers))
+
+    def embed(self, ids):
+        """The embedding layer's output for token ids (the input of layer 0)."""
         from torch.nn import functional as F
 
-        w, h, eps = self.w, self.hidden, self.eps
-        batch, width = ids.shape
-        head_size = h // self.heads
+        w, h, width = self.w, self.hidden, ids.shape[1]
         x = F.embedding(ids, w["embeddings.word_embeddings.weight"])
         x = x + w["embeddings.token_type_embeddings.weight"][0]
         x = x + w["embeddings.position_embeddings.weight"][:width]
-        x = F.layer_norm(x, (h,), w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
+        return F.layer_norm(x, (h,), w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
+
+    def run_layers(self, x, mask, layers, weights=None):
+        """Hidden states after the given layers; ``weights`` may replace some (the checker's trained top layers)."""
+        batch, width = mask.shape
         # BertModel's mask for sdpa: none when nothing is padded, else (batch, 1, query, key) booleans
         attn_mask = None if bool(mask.all()) else mask.bool()[:, None, None, :].expand(batch, 1, width, width).contiguous()
-        split = (batch, width, self.heads, head_size)
-        for layer in range(self.layers):
-            p = f"encoder.layer.{layer}."
-            q = F.linear(x, w[p + "attention.self.query.weight"], w[p + "attention.self.query.bias"])
-            k = F.linear(x, w[p + "attention.self.key.weight"], w[p + "attention.self.key.bias"])
-            v = F.linear(x, w[p + "attention.self.value.weight"], w[p + "attention.self.value.bias"])
-            a = F.scaled_dot_product_attention(
-                q.view(split).transpose(1, 2), k.view(split).transpose(1, 2), v.view(split).transpose(1, 2),
-                attn_mask=attn_mask, dropout_p=0.0, scale=head_size**-0.5, is_causal=False)
-            a = a.transpose(1, 2).contiguous().reshape(batch, width, h)
-            a = F.linear(a, w[p + "attention.output.dense.weight"], w[p + "attention.output.dense.bias"])
-            x = F.layer_norm(a + x, (h,), w[p + "attention.output.LayerNorm.weight"],
-                             w[p + "attention.output.LayerNorm.bias"], eps)
-            f = F.gelu(F.linear(x, w[p + "intermediate.dense.weight"], w[p + "intermediate.dense.bias"]))
-            f = F.linear(f, w[p + "output.dense.weight"], w[p + "output.dense.bias"])
-            x = F.layer_norm(f + x, (h,), w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], eps)
+        for layer in layers:
+            x = bert_layer(x, weights or self.w, f"encoder.layer.{layer}.", attn_mask, self.heads, self.eps)
         return x
+
+
+def bert_layer(x, w, p: str, attn_mask, heads: int, eps: float):
+    """One BERT layer (sdpa attention, then the feed-forward block), as transformers computes it."""
+    from torch.nn import functional as F
+
+    batch, width, h = x.shape
+    head_size = h // heads
+    split = (batch, width, heads, head_size)
+    q = F.linear(x, w[p + "attention.self.query.weight"], w[p + "attention.self.query.bias"])
+    k = F.linear(x, w[p + "attention.self.key.weight"], w[p + "attention.self.key.bias"])
+    v = F.linear(x, w[p + "attention.self.value.weight"], w[p + "attention.self.value.bias"])
+    a = F.scaled_dot_product_attention(
+        q.view(split).transpose(1, 2), k.view(split).transpose(1, 2), v.view(split).transpose(1, 2),
+        attn_mask=attn_mask, dropout_p=0.0, scale=head_size**-0.5, is_causal=False)
+    a = a.transpose(1, 2).contiguous().reshape(batch, width, h)
+    a = F.linear(a, w[p + "attention.output.dense.weight"], w[p + "attention.output.dense.bias"])
+    x = F.layer_norm(a + x, (h,), w[p + "attention.output.LayerNorm.weight"],
+                     w[p + "attention.output.LayerNorm.bias"], eps)
+    f = F.gelu(F.linear(x, w[p + "intermediate.dense.weight"], w[p + "intermediate.dense.bias"]))
+    f = F.linear(f, w[p + "output.dense.weight"], w[p + "output.dense.bias"])
+    return F.layer_norm(f + x, (h,), w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], eps)
 
 
 def load_model(folder: Path, dtype) -> E5Encoder:

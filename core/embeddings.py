@@ -94,6 +94,10 @@ class E5Embeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         return self._engine.encode([self._query_prefix + text])[0].tolist()
 
+    def shared_parts(self) -> dict:
+        """The loaded encoder and tokenizer, so the checker reads the same weights instead of a second copy."""
+        return {"encoder": self._engine._model, "tokenizer": self._engine._tokenizer, "dtype": self._engine.dtype}
+
 
 def make_embeddings(settings: "Settings") -> Embeddings:
     """Build the embedder the settings name; the backend's package is imported only here."""

@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 from typing import Literal, Optional
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -92,9 +92,23 @@ class Settings(BaseSettings):
         0.04, ge=0, description="Passages scoring this far below the best one are left out of the answer "
         "(e5 cosines are compressed: another topic sharing a few words scores 0.05-0.08 below)."
     )
-    answer_judge: Literal["off", "same-language", "always"] = Field(
-        "same-language", description="Ask the chat model whether the passages state the answer before it writes "
-        "one: for questions in the passages' language (where it is calibrated), for all, or never."
+    checker_path: Optional[Path] = Field(
+        None, description="Folder of Kabar's trained checker (top e5 layers and heads; default models/kabar-checker)."
+    )
+    rerank: Literal["checker", "off"] = Field(
+        "checker", description="Reorder the fused candidates by the checker's probability that each states the answer."
+    )
+    rerank_depth: int = Field(10, ge=1, description="Fused candidates the reranker reads (each costs ~30 ms).")
+    answer_judge: Literal["checker", "off", "same-language", "always"] = Field(
+        "checker", description="Decide before writing whether the passages state the answer: the checker (any "
+        "language), or the chat model for questions in the passages' language (same-language) or for all (always)."
+    )
+    min_answer_probability: float = Field(
+        0.5, ge=0, le=1, description="The checker's best passage probability below this means 'not in the articles'."
+    )
+    min_passage_probability: float = Field(
+        0.1, ge=0, le=1, description="With the reranker, passages the checker gives less than this are left out "
+        "of the answer (the best one always stays)."
     )
     min_answer_log_odds: float = Field(
         0.194, description="The judge's yes-vs-no log-odds, less the unmatched-word penalty, below this means "
@@ -106,9 +120,16 @@ class Settings(BaseSettings):
         "whose unanswerable questions add a word, but news questions paraphrase, so calibration picks 0."
     )
     min_support: float = Field(0.83, description="Answer sentence vs cited passage similarity needed to keep it.")
-    claim_judge: bool = Field(
-        True, description="Ask the chat model whether each kept answer sentence says what its evidence sentences "
-        "say (catches swapped roles: 'Japan announced ...' where the passage says the Netherlands did)."
+    claim_judge: Literal["checker", "chat", "off"] = Field(
+        "checker", description="Check each kept answer sentence against its evidence sentences: with the trained "
+        "checker (re-citing a sentence another passage supports), with the chat model, or not at all."
+    )
+    min_claim_probability: float = Field(
+        0.5, ge=0, le=1, description="The checker's entailment probability below this drops a sentence (or moves "
+        "its citation to a passage that does entail it)."
+    )
+    min_claim_probability_across_languages: float = Field(
+        0.5, ge=0, le=1, description="The same for a sentence in another language than its evidence."
     )
     min_claim_log_odds: float = Field(
         -1.0, description="The claim judge's yes-vs-no log-odds below this drops a sentence written in its "
@@ -134,6 +155,14 @@ class Settings(BaseSettings):
     web_user: str = Field("kabar", description="User name for the web page's login when api_key is set.")
     max_concurrent_answers: int = Field(1, ge=1, description="Answers generated at once; the rest wait in line.")
     max_waiting_answers: int = Field(64, ge=0, description="Questions allowed to wait; more get HTTP 503.")
+
+    @field_validator("claim_judge", mode="before")
+    @classmethod
+    def _claim_judge_from_bool(cls, value):
+        """true/false, as this setting once was, mean the chat-model judge and no judge."""
+        if isinstance(value, bool) or str(value).lower() in ("true", "false", "1", "0"):
+            return "chat" if str(value).lower() in ("true", "1") else "off"
+        return value
 
     @classmethod
     def settings_customise_sources(

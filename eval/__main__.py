@@ -13,7 +13,7 @@ from core.env import configure_offline_environment
 
 configure_offline_environment()
 
-from eval.configs import ablation_configs, compare_configs, kabar_config  # noqa: E402  (after the offline switches)
+from eval.configs import ablation_configs, compare_configs, kabar_config, pipeline_configs  # noqa: E402  (after the offline switches)
 from eval.datasets import DEFAULT_FILES, load_set  # noqa: E402
 from eval.report import judged_at, render_table, summarise, write_json  # noqa: E402
 from eval.rescore import rescored  # noqa: E402
@@ -39,6 +39,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                         help="mode without --compare (default: the settings' retrieval_mode)")
     parser.add_argument("--compare", action="store_true",
                         help="keyword, dense, hybrid and a common-default MiniLM setup on the same questions")
+    parser.add_argument("--pipelines", action="store_true",
+                        help="the trained checker's answer pipeline against the chat-model judges' (2026-12-01)")
     parser.add_argument("--ablate", action="store_true",
                         help="the default hybrid, the 2026-11-27 one, and the default less one change at a time")
     parser.add_argument("--judge-at", type=float, nargs="+", default=[], metavar="T",
@@ -67,6 +69,8 @@ def progress_path(json_out: Optional[Path]) -> Optional[Path]:
 def run(args: argparse.Namespace, base_dir: Path) -> tuple[list, list[dict]]:
     """Each dataset under each configuration; configurations differing only in retrieval share an index."""
     configs = compare_configs() if args.compare else [kabar_config(args.retrieval_mode)]
+    if args.pipelines:
+        configs = pipeline_configs()
     if args.ablate:
         configs = [c for c in configs if c.name != "kabar-hybrid"] + ablation_configs()
     files = {"ntrex": args.ntrex, "facqa": args.facqa, "idk_mrc": args.idk_mrc, "sample": args.sample}

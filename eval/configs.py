@@ -77,10 +77,20 @@ def common_default_config() -> EvalConfig:
         "embedding_query_prefix": "", "embedding_passage_prefix": "",
         "chunk_size": 1000, "chunk_overlap": 100, "retrieval_mode": "dense",
         # Kabar's thresholds are tuned to e5's similarity scale; a tutorial pipeline has neither.
-        "min_relevance": -1.0, "min_support": -1.0,
+        "min_relevance": -1.0, "min_support": -1.0, "rerank": "off", "answer_judge": "off", "claim_judge": "off",
     }, answer_top_k=3)
 
 
+# The answer pipeline until 2026-12-02: no reranker, the chat model as answerability and claim judge.
+CHAT_JUDGES = {"rerank": "off", "answer_judge": "same-language", "claim_judge": "chat"}
+
+
+def pipeline_configs() -> list[EvalConfig]:
+    """The trained checker's pipeline against the chat-model judges', on one index (issue #17's comparison)."""
+    return [kabar_config("hybrid"), EvalConfig("chat-judges-2026-12-01", {"retrieval_mode": "hybrid", **CHAT_JUDGES},
+                                              index="kabar")]
+
+
 def compare_configs() -> list[EvalConfig]:
-    """Keyword-only, dense-only, hybrid, then the common default, all on the same questions."""
-    return [kabar_config("keyword"), kabar_config("dense"), kabar_config("hybrid"), common_default_config()]
+    """Keyword-only, dense-only, hybrid, the chat-judge pipeline, then the common default, on the same questions."""
+    return [kabar_config("keyword"), kabar_config("dense"), *pipeline_configs(), common_default_config()]

@@ -20,7 +20,8 @@ SETTINGS_SHOWN = {"retrieval_mode", "embedding_backend", "embedding_model_path",
                   "top_k", "fetch_k", "fusion", "rrf_k", "dense_weight", "keyword_weight", "keyword_language_match",
                   "headline_match", "min_relevance", "min_support", "llm_model", "answer_judge",
                   "min_answer_log_odds", "unmatched_term_penalty", "claim_judge",
-                  "min_claim_log_odds"}
+                  "min_claim_log_odds", "rerank", "rerank_depth", "min_answer_probability",
+                  "min_passage_probability", "min_claim_probability"}
 
 
 @dataclass

@@ -22,7 +22,7 @@ import logging
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 
@@ -106,15 +106,26 @@ class HeadlineVectors:
 class Retriever:
     """Finds the passages for a question; every passage carries its cosine similarity as ``score``."""
 
-    def __init__(self, settings: "Settings", store: ChunkStore, embeddings: "Embeddings"):
+    def __init__(self, settings: "Settings", store: ChunkStore, embeddings: "Embeddings",
+                 reranker: Optional[Callable[[str, list[Passage]], list[float]]] = None):
         self._settings = settings
+        self._reranker = reranker
         self._store = store
         self._embeddings = embeddings
         self._headlines = HeadlineVectors(embeddings)
         self._headline_unavailable = False
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
+        """The k best passages: fused, then (with a reranker) reordered by its probability of stating the answer."""
         k = k or self._settings.top_k
+        if self._reranker is None:
+            return self._fused(question, k)
+        candidates = self._fused(question, max(k, self._settings.rerank_depth))
+        for passage, probability in zip(candidates, self._reranker(question, candidates)):
+            passage.answer_score = probability
+        return sorted(candidates, key=lambda p: -p.answer_score)[:k]
+
+    def _fused(self, question: str, k: int) -> list[Passage]:
         mode = self._settings.retrieval_mode
         vector = self._embeddings.embed_query(question)
         fetch = max(k, self._settings.fetch_k)

@@ -15,6 +15,7 @@ RICE_ARTICLE = ("Ekonomi\nHarga Beras Turun\n\nHarga beras medium di Pasar Cipin
 RICE_REPLY = "Harga beras medium turun menjadi Rp 11.200 per kilogram [1]."
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 FAKE_DIM = 64
+NO_CHECKER = {"rerank": "off", "answer_judge": "same-language", "claim_judge": "off"}  # the trained stages off
 
 
 def fake_vector(text: str, dim: int = FAKE_DIM) -> np.ndarray:
@@ -69,8 +70,9 @@ def fake_embeddings() -> FakeEmbeddings:
 
 @pytest.fixture
 def unit_settings(tmp_path) -> Settings:
+    # the trained checker's stages are off: unit tests pass fakes for them explicitly (test_unit_checker.py)
     return Settings(data_dir=tmp_path / "data", models_dir=tmp_path / "models",
-                    chunk_size=200, chunk_overlap=40, chroma_collection="unit_chunks")
+                    chunk_size=200, chunk_overlap=40, chroma_collection="unit_chunks", **NO_CHECKER)
 
 
 @pytest.fixture
@@ -90,7 +92,7 @@ def ingest_service(unit_settings, chunk_store, fake_embeddings):
 @pytest.fixture
 def rice_service(tmp_path, unit_settings, fake_embeddings):
     """A ChatService over one ingested rice-price article whose model replies RICE_REPLY; judges as given."""
-    def build(judge=None, claim_judge=None, **settings_update):
+    def build(judge=None, claim_judge=None, answer_scorer=None, **settings_update):
         from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
         from app.api import Assistant
@@ -103,5 +105,5 @@ def rice_service(tmp_path, unit_settings, fake_embeddings):
         article.write_text(RICE_ARTICLE, encoding="utf-8")
         assert kb.ingest([article]).added
         return ChatService(settings, kb.retriever, fake_embeddings, FakeListChatModel(responses=[RICE_REPLY]),
-                           judge=judge, claim_judge=claim_judge)
+                           judge=judge, claim_judge=claim_judge, answer_scorer=answer_scorer)
     return build

@@ -269,7 +269,10 @@ def test_configs_retrieve_ten_and_answer_with_their_own_top_k(tmp_path):
     from eval.configs import RETRIEVAL_TOP_K, compare_configs
 
     configs = compare_configs()
-    assert [c.name for c in configs] == ["kabar-keyword", "kabar-dense", "kabar-hybrid", "common-default"]
+    assert [c.name for c in configs] == ["kabar-keyword", "kabar-dense", "kabar-hybrid", "chat-judges-2026-12-01",
+                                         "common-default"]
+    chat = configs[3].settings(tmp_path, for_retrieval=False)
+    assert (chat.rerank, chat.answer_judge, chat.claim_judge) == ("off", "same-language", "chat")
     common = configs[-1]
     retrieval = common.settings(tmp_path, for_retrieval=True)
     assert retrieval.top_k == RETRIEVAL_TOP_K

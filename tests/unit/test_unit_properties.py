@@ -14,7 +14,7 @@ from core.errors import BadQuestion
 from core.settings import Settings
 from ingest.chunking import chunk_article, make_splitter
 from ingest.loaders import Article, _normalise
-from tests.unit.conftest import FakeEmbeddings
+from tests.unit.conftest import NO_CHECKER, FakeEmbeddings
 
 # Words, sentence ends, newlines, blanks, accents, CJK, emoji, control characters, lone surrogates
 # excluded (they cannot be encoded and never come out of a decoder).
@@ -111,7 +111,7 @@ def fake_assistant(tmp_path, max_question_chars=2000):
     from app.api import Assistant
     from core.llm import ChatBackend
 
-    kb = Assistant(Settings(data_dir=tmp_path / "data", max_question_chars=max_question_chars))
+    kb = Assistant(Settings(data_dir=tmp_path / "data", max_question_chars=max_question_chars, **NO_CHECKER))
     model = FakeListChatModel(responses=["Uni Eropa bekerja sama dengan Jepang [1]."])
     kb.__dict__["embeddings"] = FakeEmbeddings()
     kb.__dict__["_chat_backend"] = ChatBackend(model, "http://fake.invalid/v1")

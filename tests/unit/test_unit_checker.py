@@ -1,0 +1,99 @@
+"""The checker's stages with a fake cross-encoder: reranking, the answerability gate, claims, re-citation, units."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from app.checker import CheckerClaimJudge, Reranker, scale_mismatch
+from app.citations import CheckedSentence
+from app.followup import stands_alone
+from tests.unit.conftest import RICE_REPLY
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower()))
+
+
+class FakeCrossEncoder:
+    """qa: the share of the question's words in the passage; claim: 0.9 when every claim word is in the evidence."""
+
+    def __init__(self):
+        self.pairs: list[tuple[str, str, str]] = []
+
+    def probabilities(self, task, pairs):
+        self.pairs += [(task, a, b) for a, b in pairs]
+        if task == "qa":
+            return np.array([len(_words(a) & _words(b)) / max(len(_words(a)), 1) for a, b in pairs])
+        return np.array([0.9 if _words(a) <= _words(b) else 0.1 for a, b in pairs])
+
+
+def sentence(text, cited=(1,), row=0, supported=True):
+    return CheckedSentence(text, list(cited), supported, 0.9, {n: row for n in cited})
+
+
+PASSAGES = ["Belanda mengumumkan pembatasan ekspor. Jepang membeli JSR.", "Breton bertemu Jepang di Tokyo."]
+
+
+def test_units_must_match_the_evidence_across_languages():
+    assert scale_mismatch("The deal was worth $6.3 million.", "nilai 6,3 miliar dolar AS")
+    assert not scale_mismatch("The deal was worth $6.3 billion.", "nilai 6,3 miliar dolar AS")
+    assert not scale_mismatch("Nilainya 6,3 miliar dolar.", "nilai 6,3 miliar dolar AS")
+    assert not scale_mismatch("Six partners joined.", "nilai 6,3 miliar dolar AS")
+
+
+def test_a_claim_its_cited_passage_entails_is_kept_and_one_none_entails_is_dropped():
+    judge = CheckerClaimJudge(FakeCrossEncoder(), 0.5, 0.5)
+    kept, dropped = judge.review([sentence("Belanda mengumumkan pembatasan ekspor [1]."),
+                                  sentence("Korea mengumumkan pembatasan ekspor [1].")], PASSAGES, lambda e: 0.5)
+    assert kept.supported and kept.claim_log_odds > 0
+    assert not dropped.supported and dropped.claim_log_odds < 0
+
+
+def test_a_claim_another_passage_entails_is_cited_to_that_passage():
+    judge = CheckerClaimJudge(FakeCrossEncoder(), 0.5, 0.5)
+    [moved] = judge.review([sentence("Breton bertemu Jepang di Tokyo [1].")], PASSAGES, lambda e: 0.5)
+    assert moved.supported and moved.cited == [2] and moved.text == "Breton bertemu Jepang di Tokyo [2]."
+
+
+def test_sentences_the_word_checks_dropped_are_not_revived():
+    model = FakeCrossEncoder()
+    [dropped] = CheckerClaimJudge(model, 0.5, 0.5).review([sentence("Breton [1].", supported=False)], PASSAGES,
+                                                          lambda e: 0.5)
+    assert not dropped.supported and model.pairs == []
+
+
+def test_claims_are_scored_once_while_a_streamed_answer_grows():
+    model = FakeCrossEncoder()
+    judge = CheckerClaimJudge(model, 0.5, 0.5)
+    for _ in range(3):
+        judge.review([sentence("Belanda mengumumkan pembatasan ekspor [1].")], PASSAGES, lambda e: 0.5)
+    assert len(model.pairs) == len(set(model.pairs))
+
+
+def test_the_reranker_scores_title_and_text():
+    class P:
+        title, text = "Harga Beras", "Harga beras turun."
+    model = FakeCrossEncoder()
+    assert Reranker(model)("harga beras", [P()]) == [1.0]
+    assert model.pairs == [("qa", "harga beras", "Harga Beras\nHarga beras turun.")]
+
+
+def test_the_gate_refuses_when_no_passage_states_the_answer(rice_service):
+    service = rice_service(answer_scorer=lambda q, passages: [0.2] * len(passages), min_answer_probability=0.5)
+    answer = service.ask("Berapa harga beras medium?")
+    assert answer.refused and answer.answerability == 0.2
+
+
+def test_the_gate_lets_an_answer_through_when_a_passage_states_it(rice_service):
+    service = rice_service(answer_scorer=lambda q, passages: [0.8] * len(passages), min_answer_probability=0.5)
+    answer = service.ask("Berapa harga beras medium?")
+    assert not answer.refused and answer.text == RICE_REPLY
+
+
+def test_follow_ups_that_point_back_are_not_searched_as_they_are():
+    assert stands_alone("Berapa harga beras medium di Cipinang?")
+    assert stands_alone("Which country announced export restrictions?")
+    for question in ("And what about South Korea?", "Berapa nilainya?", "How much was it worth?",
+                     "Bagaimana dengan Korea Selatan?", "Who said that?"):
+        assert not stands_alone(question), question

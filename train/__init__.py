@@ -1,0 +1,1 @@
+"""Training Kabar's own checker model (python -m train); the app never imports this package."""
