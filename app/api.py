@@ -44,7 +44,7 @@ class Assistant:
     def checker(self):
         """Kabar's trained cross-encoder (core/cross_encoder.py), or None when no stage is set to use it."""
         s = self.settings
-        if "checker" not in (s.rerank, s.answer_judge, s.claim_judge):
+        if "checker" not in (s.rerank, s.answer_judge, s.claim_judge, s.evidence):
             return None
         from core.cross_encoder import make_checker
 
@@ -128,4 +128,5 @@ def judges_for(settings: Settings, model, checker=None) -> dict:
                                                    settings.min_claim_probability_across_languages)}
     return {"judge": AnswerabilityJudge(model) if chat_judge else None,
             "claim_judge": claims[settings.claim_judge](),
-            "answer_scorer": Reranker(checker) if settings.answer_judge == "checker" else None}
+            "answer_scorer": Reranker(checker) if settings.answer_judge == "checker" else None,
+            "evidence_scorer": Reranker(checker) if settings.evidence == "checker" else None}

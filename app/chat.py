@@ -11,7 +11,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from app.answerable import AnswerabilityJudge, Verdict, unmatched_terms
 from app.citations import check_sentences, drop_unfinished_sentence, split_sentences
 from app.claims import ClaimJudge
-from app.context import close_to_best, excerpt, select_sentences
+from app.context import close_to_best, excerpt, select_by_scores, select_sentences
 from app.events import Answer, ChatEvent, Checking, Retrieved, Source, Token  # noqa: F401  (re-exported)
 from app.followup import stands_alone, standalone_question
 from app.injection import safe_title, without_orders
@@ -50,10 +50,11 @@ class ChatService:
 
     def __init__(self, settings: "Settings", retriever: Retriever, embeddings: "Embeddings", llm: "BaseChatModel",
                  llm_description: str = "the chat model", judge: Optional[AnswerabilityJudge] = None,
-                 claim_judge: Optional[ClaimJudge] = None, answer_scorer=None):
+                 claim_judge: Optional[ClaimJudge] = None, answer_scorer=None, evidence_scorer=None):
         self._settings = settings
         self._judge, self._claim_judge = judge, claim_judge
         self._answer_scorer = answer_scorer  # the checker's (question, passages) -> probabilities, or None
+        self._evidence_scorer = evidence_scorer  # the checker choosing the sentences the model reads, or None
         self._retriever = retriever
         self._embeddings = embeddings
         self._sentence_cache: dict[str, np.ndarray] = {}
@@ -206,9 +207,13 @@ class ChatService:
         sentences = [split_sentences(p.text) or [p.text] for p in passages]
         if budget <= 0 or not passages:
             return [without_orders(p.text, group) for p, group in zip(passages, sentences)]
-        chosen = select_sentences(np.asarray(self._embeddings.embed_query(question), dtype=np.float32),
-                                  self._sentence_vectors(passages), sentences, budget,
-                                  skip=[p.title for p in passages if p.title])
+        skip = [p.title for p in passages if p.title]
+        if self._evidence_scorer is not None:
+            chosen = select_by_scores(self._evidence_scorer.sentence_scores(question, sentences), sentences, budget,
+                                      skip=skip)
+        else:
+            chosen = select_sentences(np.asarray(self._embeddings.embed_query(question), dtype=np.float32),
+                                      self._sentence_vectors(passages), sentences, budget, skip=skip)
         return [excerpt(group, rows) for group, rows in zip(sentences, chosen)]
 
     def _generate(self, messages, passages: list[Passage]) -> Iterator[Token]:

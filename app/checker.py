@@ -45,6 +45,12 @@ class Reranker:
         texts = [f"{p.title}\n{p.text}" if p.title else p.text for p in passages]
         return [float(x) for x in self._model.probabilities("qa", [(question, t) for t in texts])]
 
+    def sentence_scores(self, question: str, sentences: Sequence[Sequence[str]]) -> list[list[float]]:
+        """Per passage, each sentence's probability (read with the sentence before it) of stating the answer."""
+        windows = [" ".join(group[max(i - 1, 0): i + 1]) for group in sentences for i in range(len(group))]
+        flat = iter(self._model.probabilities("qa", [(question, w) for w in windows]) if windows else [])
+        return [[float(next(flat)) for _ in group] for group in sentences]
+
 
 class CheckerClaimJudge:
     """Keeps an answer sentence only when a passage it cites (or, re-cited, another one) entails it."""

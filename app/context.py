@@ -24,11 +24,15 @@ def select_sentences(question: np.ndarray, sentence_vectors: Sequence[np.ndarray
     followed by its next sentence, until ``max_chars`` is spent. Overlapping chunks repeat
     sentences: each text is chosen once. The single best sentence is always kept, unless it
     gives the assistant orders (see core/injection.py)."""
-    ranked = sorted(
-        ((float(score), p, s) for p, rows in enumerate(sentence_vectors)
-         for s, score in enumerate(np.atleast_2d(rows) @ question)),
-        reverse=True,
-    )
+    scores = [np.atleast_2d(rows) @ question for rows in sentence_vectors]
+    return select_by_scores(scores, sentences, max_chars, skip)
+
+
+def select_by_scores(scores: Sequence[Sequence[float]], sentences: Sequence[Sequence[str]], max_chars: int,
+                     skip: Sequence[str] = ()) -> list[list[int]]:
+    """``select_sentences`` with each sentence's score given (the checker's, or a similarity)."""
+    ranked = sorted(((float(score), p, s) for p, row in enumerate(scores) for s, score in enumerate(row)),
+                    reverse=True)
     seen: set[str] = set()
     orders = [order_indexes(list(group)) for group in sentences]
     headings = [_key(text) for text in skip]

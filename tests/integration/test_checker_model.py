@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import MODELS_DIR, real_settings
+from tests.conftest import real_settings
 
 pytestmark = pytest.mark.integration
 
@@ -17,7 +17,7 @@ JSR = ("Faktanya, minggu lalu, dana yang didukung oleh pemerintah Jepang mengusu
 def checker(tmp_path_factory):
     from core.cross_encoder import make_checker
 
-    return make_checker(real_settings(tmp_path_factory.mktemp("checker"), models_dir=MODELS_DIR))
+    return make_checker(real_settings(tmp_path_factory.mktemp("checker")))
 
 
 def test_the_passage_that_states_the_answer_ranks_first(checker):

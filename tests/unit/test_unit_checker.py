@@ -97,3 +97,16 @@ def test_follow_ups_that_point_back_are_not_searched_as_they_are():
     for question in ("And what about South Korea?", "Berapa nilainya?", "How much was it worth?",
                      "Bagaimana dengan Korea Selatan?", "Who said that?"):
         assert not stands_alone(question), question
+
+
+def test_the_checker_picks_the_sentences_the_model_reads(rice_service):
+    """Each sentence is scored with the one before it; the best ones are what the prompt shows."""
+    from app.checker import Reranker
+    from app.context import select_by_scores
+
+    model = FakeCrossEncoder()
+    sentences = [["Harga beras turun.", "Panen raya di Jawa Tengah."], ["Cuaca cerah."]]
+    scores = Reranker(model).sentence_scores("panen raya jawa", sentences)
+    assert [len(row) for row in scores] == [2, 1] and scores[0][1] == max(max(row) for row in scores)
+    assert model.pairs[1] == ("qa", "panen raya jawa", "Harga beras turun. Panen raya di Jawa Tengah.")
+    assert select_by_scores(scores, sentences, max_chars=30) == [[1], []]
