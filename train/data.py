@@ -18,8 +18,8 @@ from pathlib import Path
 from train.swaps import SWAPS, article_pool, swapped
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-CHUNK_CHARS, CHUNK_OVERLAP = 900, 200
-SWAPS_PER_CLAIM = 2  # near-copy negatives per true claim (of different kinds)  # the app's chunking defaults: windows look like its passages
+CHUNK_CHARS, CHUNK_OVERLAP = 900, 200  # the app's chunking defaults: windows look like its passages
+SWAPS_PER_CLAIM = 2  # near-copy negatives per true claim (of different kinds)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 
 
