@@ -44,7 +44,7 @@ class Assistant:
     def checker(self):
         """Kabar's trained cross-encoder (core/cross_encoder.py), or None when no stage is set to use it."""
         s = self.settings
-        if "checker" not in (s.rerank, s.answer_judge, s.claim_judge, s.evidence):
+        if "checker" not in (s.rerank, s.answer_judge, s.claim_judge, s.evidence, s.claim_judge_across_languages):
             return None
         from core.cross_encoder import make_checker
 
@@ -126,7 +126,9 @@ def judges_for(settings: Settings, model, checker=None) -> dict:
     claims = {"chat": lambda: ClaimJudge(model), "off": lambda: None,
               "checker": lambda: CheckerClaimJudge(checker, settings.min_claim_probability,
                                                    settings.min_claim_probability_across_languages)}
+    across = settings.claim_judge_across_languages
     return {"judge": AnswerabilityJudge(model) if chat_judge else None,
             "claim_judge": claims[settings.claim_judge](),
+            "claim_judge_across": None if across == "same" else claims[across](),
             "answer_scorer": Reranker(checker) if settings.answer_judge == "checker" else None,
             "evidence_scorer": Reranker(checker) if settings.evidence == "checker" else None}

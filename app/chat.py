@@ -50,9 +50,11 @@ class ChatService:
 
     def __init__(self, settings: "Settings", retriever: Retriever, embeddings: "Embeddings", llm: "BaseChatModel",
                  llm_description: str = "the chat model", judge: Optional[AnswerabilityJudge] = None,
-                 claim_judge: Optional[ClaimJudge] = None, answer_scorer=None, evidence_scorer=None):
+                 claim_judge: Optional[ClaimJudge] = None, answer_scorer=None, evidence_scorer=None,
+                 claim_judge_across=None):
         self._settings = settings
         self._judge, self._claim_judge = judge, claim_judge
+        self._claim_judge_across = claim_judge_across  # None: claim_judge across languages too
         self._answer_scorer = answer_scorer  # the checker's (question, passages) -> probabilities, or None
         self._evidence_scorer = evidence_scorer  # the checker choosing the sentences the model reads, or None
         self._retriever = retriever
@@ -83,7 +85,7 @@ class ChatService:
         question = self._validate(question)
         language = detect_language(question)
         question, retrieved = self._search(question, history, language)
-        passages = self._answer_passages(retrieved)
+        passages = self._answer_passages(question, retrieved)
         yield Retrieved(passages, question)
         best = max((p.score for p in passages), default=0.0)
         if best < self._settings.min_relevance:
@@ -108,7 +110,8 @@ class ChatService:
     def _search(self, question: str, history, language: str) -> tuple[str, list[Passage]]:
         """The question to answer and its passages; a follow-up is rewritten only when it cannot stand alone
         (a back-reference, or no passage the checker thinks answers it)."""
-        if history and self._answer_scorer is not None and stands_alone(question):
+        if history and self._answer_scorer is not None and stands_alone(question):  # any language: a rewrite
+            # costs seconds, and a high probability across languages is still a confident one
             retrieved = self.retrieve(question)
             if self._best_answer_score(question, retrieved) >= self._settings.min_answer_probability:
                 return question, retrieved
@@ -116,13 +119,21 @@ class ChatService:
             question = self._standalone(question, history, language)
         return question, self.retrieve(question)
 
-    def _answer_passages(self, retrieved: list[Passage]) -> list[Passage]:
+    def _answer_passages(self, question: str, retrieved: list[Passage]) -> list[Passage]:
         """What the model reads: reranked passages the checker gives a chance (the best always), else those
         whose similarity is close to the best one's."""
-        if retrieved and all(p.answer_score is not None for p in retrieved):
+        if self._checker_reads(question, retrieved) and all(p.answer_score is not None for p in retrieved):
             kept = [p for p in retrieved if p.answer_score >= self._settings.min_passage_probability]
             return kept or retrieved[:1]
         return close_to_best(retrieved, self._settings.relevance_margin)
+
+    @staticmethod
+    def _checker_reads(question: str, passages: list[Passage]) -> bool:
+        """The checker's qa head learnt Indonesian questions over Indonesian passages: across languages its
+        probabilities run low for answerable questions too (English ones about the sample article), so there
+        it neither filters passages nor refuses."""
+        language = question_language(question)
+        return any(text_language(p.text) == language for p in passages)
 
     def _best_answer_score(self, question: str, passages: list[Passage]) -> float:
         """The checker's highest probability that a passage states the answer (scored now if not reranked)."""
@@ -134,6 +145,8 @@ class ChatService:
     def _gate(self, question: str, messages, retrieved: list[Passage], passages: list[Passage]):
         """(score, verdict, threshold) of the answerability gate; score None when no gate applies."""
         if self._answer_scorer is not None:
+            if not self._checker_reads(question, passages):
+                return None, None, 0.0
             return self._best_answer_score(question, passages), None, self._settings.min_answer_probability
         if not self._judges(question, passages):
             return None, None, 0.0
@@ -273,23 +286,30 @@ class ChatService:
     def _check(self, text: str, passages: list[Passage], question: str, language: str, embed=None):
         embed = embed or (lambda texts: np.array(self._embed_sentences(texts), dtype=np.float32))
         texts = [p.text for p in passages]
+        judge = self._claim_judge_for(language, passages)
         # the trained checker decides on meaning itself; similarity then only picks evidence rows and passages
-        min_support = -1.0 if getattr(self._claim_judge, "kind", "") == "checker" else self._settings.min_support
+        min_support = -1.0 if getattr(judge, "kind", "") == "checker" else self._settings.min_support
         checked = check_sentences(text, texts, self._sentence_vectors(passages), embed, min_support,
                                   question=question,
                                   same_language=lambda _sentence, passage: text_language(passage) == language)
-        if self._claim_judge is None:
+        if judge is None:
             return checked
         try:
-            return self._claim_judge.review(checked, texts,
-                                            lambda evidence: self._claim_threshold(language, evidence))
+            return judge.review(checked, texts, lambda evidence: self._claim_threshold(judge, language, evidence))
         except Exception as err:  # openai/httpx raise many connection error types
             raise ModelUnavailable(f"{self._llm_description} did not answer: {err}") from err
 
-    def _claim_threshold(self, answer_language: str, evidence: str) -> float:
+    def _claim_judge_for(self, language: str, passages: list[Passage]):
+        """The claim judge for an answer in ``language``: across languages the one the settings name for that case
+        (the checker dropped correct English paraphrases of Indonesian passages there)."""
+        if any(text_language(p.text) == language for p in passages) or self._claim_judge_across is None:
+            return self._claim_judge
+        return self._claim_judge_across
+
+    def _claim_threshold(self, judge, answer_language: str, evidence: str) -> float:
         """The answer's language is the question's (a short claim's own detection is unreliable)."""
         same = answer_language == text_language(evidence)
-        if getattr(self._claim_judge, "kind", "chat") == "checker":
+        if getattr(judge, "kind", "chat") == "checker":
             return self._settings.min_claim_probability if same else self._settings.min_claim_probability_across_languages
         return self._settings.min_claim_log_odds if same else self._settings.min_claim_log_odds_across_languages
 

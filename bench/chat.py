@@ -32,7 +32,8 @@ QUESTIONS = [  # (language, answerable, question)
 ]
 TARGETS = {"sources_ms": 200, "first_token_s": 3.0, "generation_vs_raw": 0.95, "gate_s": 0.5, "check_s": 0.5,
            "total_s": 8.0}
-PIPELINES = {"checker": {}, "chat-judges": {"rerank": "off", "answer_judge": "same-language", "claim_judge": "chat"}}
+PIPELINES = {"checker": {}, "chat-judges": {"rerank": "off", "answer_judge": "same-language", "claim_judge": "chat",
+                                             "claim_judge_across_languages": "chat"}}
 ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
 

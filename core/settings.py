@@ -129,6 +129,11 @@ class Settings(BaseSettings):
         "checker", description="Check each kept answer sentence against its evidence sentences: with the trained "
         "checker (re-citing a sentence another passage supports), with the chat model, or not at all."
     )
+    claim_judge_across_languages: Literal["chat", "checker", "off", "same"] = Field(
+        "chat", description="The claim check for an answer in another language than its passages: the chat model "
+        "(the checker dropped correct English paraphrases of Indonesian passages, e.g. p = 0.015 for a right cost), "
+        "the checker, none, or 'same' as claim_judge."
+    )
     min_claim_probability: float = Field(
         0.1, ge=0, le=1, description="The checker's entailment probability below this drops a sentence (or moves "
         "its citation to a passage that does entail it)."
@@ -166,7 +171,7 @@ class Settings(BaseSettings):
     max_concurrent_answers: int = Field(1, ge=1, description="Answers generated at once; the rest wait in line.")
     max_waiting_answers: int = Field(64, ge=0, description="Questions allowed to wait; more get HTTP 503.")
 
-    @field_validator("claim_judge", mode="before")
+    @field_validator("claim_judge", "claim_judge_across_languages", mode="before")
     @classmethod
     def _claim_judge_from_bool(cls, value):
         """true/false, as this setting once was, mean the chat-model judge and no judge."""

@@ -78,11 +78,13 @@ def common_default_config() -> EvalConfig:
         "chunk_size": 1000, "chunk_overlap": 100, "retrieval_mode": "dense",
         # Kabar's thresholds are tuned to e5's similarity scale; a tutorial pipeline has neither.
         "min_relevance": -1.0, "min_support": -1.0, "rerank": "off", "answer_judge": "off", "claim_judge": "off",
+        "claim_judge_across_languages": "same",
     }, answer_top_k=3)
 
 
 # The answer pipeline until 2026-12-02: no reranker, the chat model as answerability and claim judge.
-CHAT_JUDGES = {"rerank": "off", "answer_judge": "same-language", "claim_judge": "chat"}
+CHAT_JUDGES = {"rerank": "off", "answer_judge": "same-language", "claim_judge": "chat",
+               "claim_judge_across_languages": "chat"}
 
 
 def pipeline_configs() -> list[EvalConfig]:

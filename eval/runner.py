@@ -21,7 +21,8 @@ SETTINGS_SHOWN = {"retrieval_mode", "embedding_backend", "embedding_model_path",
                   "headline_match", "min_relevance", "min_support", "llm_model", "answer_judge",
                   "min_answer_log_odds", "unmatched_term_penalty", "claim_judge",
                   "min_claim_log_odds", "rerank", "rerank_depth", "rerank_margin", "min_answer_probability",
-                  "min_passage_probability", "min_claim_probability", "evidence", "context_chars"}
+                  "min_passage_probability", "min_claim_probability", "evidence", "context_chars",
+                  "claim_judge_across_languages"}
 
 
 @dataclass

@@ -15,7 +15,8 @@ RICE_ARTICLE = ("Ekonomi\nHarga Beras Turun\n\nHarga beras medium di Pasar Cipin
 RICE_REPLY = "Harga beras medium turun menjadi Rp 11.200 per kilogram [1]."
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 FAKE_DIM = 64
-NO_CHECKER = {"rerank": "off", "answer_judge": "same-language", "claim_judge": "off"}  # the trained stages off
+NO_CHECKER = {"rerank": "off", "answer_judge": "same-language", "claim_judge": "off",
+              "claim_judge_across_languages": "same"}  # the trained stages off
 
 
 def fake_vector(text: str, dim: int = FAKE_DIM) -> np.ndarray:

@@ -110,3 +110,16 @@ def test_the_checker_picks_the_sentences_the_model_reads(rice_service):
     assert [len(row) for row in scores] == [2, 1] and scores[0][1] == max(max(row) for row in scores)
     assert model.pairs[1] == ("qa", "panen raya jawa", "Harga beras turun. Panen raya di Jawa Tengah.")
     assert select_by_scores(scores, sentences, max_chars=30) == [[1], []]
+
+
+def test_answers_in_another_language_than_their_passages_use_the_judge_named_for_that_case(rice_service):
+    """English answers about Indonesian passages go to claim_judge_across (the chat model by default)."""
+    checker = CheckerClaimJudge(FakeCrossEncoder(), 0.1, 0.1)
+    across = CheckerClaimJudge(FakeCrossEncoder(), 0.1, 0.1)
+    service = rice_service(claim_judge=checker)
+    service._claim_judge_across = across
+    passages = service.retrieve("harga beras")
+    assert service._claim_judge_for("id", passages) is checker
+    assert service._claim_judge_for("en", passages) is across
+    service._claim_judge_across = None
+    assert service._claim_judge_for("en", passages) is checker

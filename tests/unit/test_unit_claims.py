@@ -78,5 +78,6 @@ def test_an_answer_in_another_language_than_its_evidence_gets_the_lower_threshol
     service._settings = service._settings.model_copy(update={"min_claim_log_odds": 0.5,
                                                              "min_claim_log_odds_across_languages": -1.0})
     evidence = "Harga beras medium di Pasar Cipinang turun menjadi Rp 11.200 per kilogram pada pekan ini."
-    assert service._claim_threshold("id", evidence) == 0.5
-    assert service._claim_threshold("en", evidence) == -1.0
+    judge = service._claim_judge
+    assert service._claim_threshold(judge, "id", evidence) == 0.5
+    assert service._claim_threshold(judge, "en", evidence) == -1.0
