@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from typing import TYPE_CHECKING, Iterator, Optional, Sequence
 
@@ -11,7 +12,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from app.answerable import AnswerabilityJudge, Verdict, unmatched_terms
 from app.citations import check_sentences, drop_unfinished_sentence, split_sentences
 from app.claims import ClaimJudge
-from app.context import close_to_best, excerpt, select_by_scores, select_sentences
+from app.context import close_to_best, excerpt, select_by_scores
 from app.events import Answer, ChatEvent, Checking, Retrieved, Source, Token  # noqa: F401  (re-exported)
 from app.followup import stands_alone, standalone_question
 from app.injection import safe_title, without_orders
@@ -86,24 +87,26 @@ class ChatService:
         language = detect_language(question)
         question, retrieved = self._search(question, history, language)
         passages = self._answer_passages(question, retrieved)
-        yield Retrieved(passages, question)
+        texts, spans = self._prompt_texts(question, passages)
+        yield Retrieved(passages, question, spans)  # the best span of each passage shows before any writing
         best = max((p.score for p in passages), default=0.0)
         if best < self._settings.min_relevance:
             log.info("refused before generation: best similarity %.3f", best)
             yield self._refusal(question, language, passages)
             return
-        messages = self._messages(question, language, passages)
+        messages = self._messages(question, language, passages, texts)
         score, verdict, threshold = self._gate(question, messages, retrieved, passages)
         if score is not None and score < threshold:
             log.info("refused before generation: answerability %.2f < %.2f (%s)", score, threshold, verdict)
             yield self._refusal(question, language, passages, score, verdict)
             return
+        released = None
         if verified:
-            raw = yield from self._generate_verified(messages, passages, question, language)
+            raw, released = yield from self._generate_verified(messages, passages, question, language)
         else:
             raw = yield from self._generate(messages, passages)
         yield Checking()
-        answer = self._verify(question, language, raw, passages)
+        answer = self._verify(question, language, raw, passages, released)
         answer.answerability, answer.verdict = score, verdict
         yield answer
 
@@ -158,7 +161,8 @@ class ChatService:
         question = self._validate(question)
         retrieved = self.retrieve(question)
         passages = close_to_best(retrieved, self._settings.relevance_margin)
-        return self._verdict(question, self._messages(question, detect_language(question), passages), retrieved)
+        texts, _ = self._prompt_texts(question, passages)
+        return self._verdict(question, self._messages(question, detect_language(question), passages, texts), retrieved)
 
     def _verdict(self, question: str, messages, retrieved: list[Passage]) -> Verdict:
         """The judge's log-odds, and the question's words missing from every retrieved passage in its
@@ -198,10 +202,10 @@ class ChatService:
     def _validate(self, question: str) -> str:
         return validate_question(question, self._settings.max_question_chars)
 
-    def _messages(self, question: str, language: str, passages: list[Passage]):
+    def _messages(self, question: str, language: str, passages: list[Passage], texts: list[str]):
         first, continued = load_prompt("passage"), load_prompt("passage_continued")
         blocks, shown_titles = [], set()
-        for number, (passage, text) in enumerate(zip(passages, self._prompt_texts(question, passages)), start=1):
+        for number, (passage, text) in enumerate(zip(passages, texts), start=1):
             if not text:  # no sentence chosen: left out; the others keep their numbers
                 continue
             title = safe_title(passage.title) or "(untitled)"  # stored before the headline filter: checked again
@@ -214,20 +218,22 @@ class ChatService:
             language=LANGUAGE_NAMES.get(language, "the question's language"),
         )
 
-    def _prompt_texts(self, question: str, passages: list[Passage]) -> list[str]:
-        """What the model reads of each passage: the sentences nearest the question (see app/context.py)."""
+    def _prompt_texts(self, question: str, passages: list[Passage]) -> tuple[list[str], dict[int, list[str]]]:
+        """What the model reads of each passage (the sentences nearest the question, see app/context.py), and
+        each passage's best sentence by number, for the sources panel before the model writes."""
         budget = self._settings.context_chars
         sentences = [split_sentences(p.text) or [p.text] for p in passages]
         if budget <= 0 or not passages:
-            return [without_orders(p.text, group) for p, group in zip(passages, sentences)]
-        skip = [p.title for p in passages if p.title]
+            return [without_orders(p.text, group) for p, group in zip(passages, sentences)], {}
         if self._evidence_scorer is not None:
-            chosen = select_by_scores(self._evidence_scorer.sentence_scores(question, sentences), sentences, budget,
-                                      skip=skip)
+            scores = self._evidence_scorer.sentence_scores(question, sentences)
         else:
-            chosen = select_sentences(np.asarray(self._embeddings.embed_query(question), dtype=np.float32),
-                                      self._sentence_vectors(passages), sentences, budget, skip=skip)
-        return [excerpt(group, rows) for group, rows in zip(sentences, chosen)]
+            query = np.asarray(self._embeddings.embed_query(question), dtype=np.float32)
+            scores = [np.atleast_2d(rows) @ query for rows in self._sentence_vectors(passages)]
+        chosen = select_by_scores(scores, sentences, budget, skip=[p.title for p in passages if p.title])
+        spans = {number: [group[max(rows, key=lambda r: row_scores[r])]]
+                 for number, (group, rows, row_scores) in enumerate(zip(sentences, chosen, scores), start=1) if rows}
+        return [excerpt(group, rows) for group, rows in zip(sentences, chosen)], spans
 
     def _generate(self, messages, passages: list[Passage]) -> Iterator[Token]:
         """Stream the model's tokens, holding back a leading refusal marker; returns the full text."""
@@ -252,8 +258,9 @@ class ChatService:
         return drop_unfinished_sentence(raw) if finish == "length" else raw
 
     def _generate_verified(self, messages, passages: list[Passage], question: str, language: str) -> Iterator[Token]:
-        """Release each sentence once it is complete and supported; returns the full draft."""
-        draft, released, checked, embedded = "", 0, 0, {}
+        """Release each sentence once it is complete and supported; returns the full draft and the released
+        sentences, which are the final answer (a later check of the whole draft could cite differently)."""
+        draft, released, checked, embedded = "", [], 0, {}
 
         def embed(texts: list[str]) -> np.ndarray:
             missing = [t for t in texts if t not in embedded]
@@ -267,18 +274,18 @@ class ChatService:
             except StopIteration as finished:
                 raw, complete = finished.value, None  # the last sentence is complete too now
             else:
-                raw, complete = None, split_sentences(draft)[:-1]
+                raw, complete = None, _complete_sentences(draft)
                 if len(complete) == checked:
                     continue
                 checked = len(complete)
             if REFUSAL_MARKER not in (raw or draft) and (complete or raw):
                 text = raw if raw is not None else "\n".join(complete)
-                kept = [c.text for c in self._check(text, passages, question, language, embed) if c.supported]
-                for sentence in kept[released:]:
-                    yield Token(sentence if released == 0 else " " + sentence)
-                    released += 1
+                kept = [c for c in self._check(text, passages, question, language, embed) if c.supported]
+                for sentence in kept[len(released):]:
+                    yield Token(sentence.text if not released else " " + sentence.text)
+                    released.append(sentence)
             if raw is not None:
-                return raw
+                return raw, released
 
     def _embed_sentences(self, texts: list[str]) -> list[np.ndarray]:
         return [np.asarray(self._embeddings.embed_query(t), dtype=np.float32) for t in texts]
@@ -313,11 +320,12 @@ class ChatService:
             return self._settings.min_claim_probability if same else self._settings.min_claim_probability_across_languages
         return self._settings.min_claim_log_odds if same else self._settings.min_claim_log_odds_across_languages
 
-    def _verify(self, question: str, language: str, raw: str, passages: list[Passage]) -> Answer:
-        """Keep only sentences their cited passages support; nothing left means a refusal."""
-        if REFUSAL_MARKER in raw or not raw.strip():
+    def _verify(self, question: str, language: str, raw: str, passages: list[Passage], released=None) -> Answer:
+        """Keep only sentences their cited passages support; nothing left means a refusal. ``released``:
+        the sentences already streamed as checked, kept as they are so the answer is what was streamed."""
+        if released is None and (REFUSAL_MARKER in raw or not raw.strip()):
             return self._refusal(question, language, passages)
-        checked = self._check(raw.replace(REFUSAL_MARKER, ""), passages, question, language)
+        checked = released if released is not None else self._check(raw, passages, question, language)
         kept = [c for c in checked if c.supported]
         for c in checked:
             log.info("support %.3f, claim %s, %s: %s", c.similarity, c.claim_log_odds,
@@ -359,3 +367,10 @@ class ChatService:
                  verdict: Optional[Verdict] = None) -> Answer:
         return Answer(question, refusal_text(language), [], refused=True, language=language, retrieved=passages,
                       answerability=answerability, verdict=verdict)
+
+
+def _complete_sentences(draft: str) -> list[str]:
+    """The draft's sentences that another has followed: a citation after the full stop ("… negerinya. [3]")
+    still belongs to the sentence before it, so a tail without letters keeps that sentence open."""
+    pieces = split_sentences(draft)
+    return pieces[:-1] if pieces and re.search(r"[^\W\d_]", pieces[-1]) else pieces[:-2]

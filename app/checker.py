@@ -12,27 +12,10 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from app.citations import CITATION, CheckedSentence, _numbers, _recite, split_sentences, unknown_names
+from app.citations import CITATION, CheckedSentence, numbers_in, recite, scale_mismatch, split_sentences, unknown_names
 from app.claims import evidence_window
 
-_SCALE = re.compile(r"(\d+(?:[.,]\d+)*)\s*(ribu|juta|miliar|milyar|triliun|thousand|million|billion|trillion|"
-                    r"rb|jt|m|bn|k)\b", re.IGNORECASE)
-SCALES = {"ribu": 3, "thousand": 3, "rb": 3, "k": 3, "juta": 6, "million": 6, "jt": 6, "m": 6,
-          "miliar": 9, "milyar": 9, "billion": 9, "bn": 9, "triliun": 12, "trillion": 12}
 VERDICT_CACHE_SIZE = 4096
-
-
-def _digits(number: str) -> str:
-    return re.sub(r"\D", "", number)
-
-
-def scale_mismatch(claim: str, evidence: str) -> bool:
-    """A number whose scale word differs from the evidence's for the same digits ("6.3 million" vs "6,3 miliar")."""
-    found = {}
-    for number, word in _SCALE.findall(evidence):
-        found.setdefault(_digits(number), set()).add(SCALES[word.lower()])
-    return any(_digits(number) in found and SCALES[word.lower()] not in found[_digits(number)]
-               for number, word in _SCALE.findall(claim))
 
 
 class Reranker:
@@ -119,14 +102,14 @@ class CheckerClaimJudge:
         number, row = found
         if number in sentence.cited:
             return replace(sentence, claim_log_odds=_logit(score), evidence={**sentence.evidence, number: row})
-        return replace(sentence, text=_recite(sentence.text, number), cited=[number], supported=True,
+        return replace(sentence, text=recite(sentence.text, number), cited=[number], supported=True,
                        claim_log_odds=_logit(score), evidence={number: row})
 
 
 def _holds(sentence: str, passage: str) -> bool:
     """The passage has every number of the sentence and its multi-word names (a re-citation must)."""
     claim = CITATION.sub("", sentence)
-    return _numbers(claim) <= _numbers(passage) and not unknown_names(claim, passage, same_language=False)
+    return numbers_in(claim) <= numbers_in(passage) and not unknown_names(claim, passage, same_language=False)
 
 
 def _logit(p: float) -> Optional[float]:

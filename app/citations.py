@@ -11,6 +11,10 @@ CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[^\W\d_][\w'-]*")
+_SCALE = re.compile(r"(\d+(?:[.,]\d+)*)\s*(ribu|juta|miliar|milyar|triliun|thousand|million|billion|trillion|"
+                    r"rb|jt|m|bn|k)\b", re.IGNORECASE)
+SCALES = {"ribu": 3, "thousand": 3, "rb": 3, "k": 3, "juta": 6, "million": 6, "jt": 6, "m": 6,
+          "miliar": 9, "milyar": 9, "billion": 9, "bn": 9, "triliun": 12, "trillion": 12}
 _TRAILING = frozenset("on in at of to for from by with and or the a an di ke dari pada dan atau yang untuk dengan".split())
 
 
@@ -48,8 +52,22 @@ def drop_unfinished_sentence(text: str) -> str:
     return text[: ends[-1].end()] if ends else ""
 
 
-def _numbers(text: str) -> set[str]:
+def numbers_in(text: str) -> set[str]:
+    """The numbers of a text without separators ("6,3" and "6.3" are one), citations left out."""
     return {n.replace(",", "").replace(".", "") for n in _NUMBER.findall(CITATION.sub(" ", text))}
+
+
+def _digits(number: str) -> str:
+    return re.sub(r"\D", "", number)
+
+
+def scale_mismatch(claim: str, evidence: str) -> bool:
+    """A number whose scale word differs from the evidence's for the same digits ("6.3 million" vs "6,3 miliar")."""
+    found = {}
+    for number, word in _SCALE.findall(evidence):
+        found.setdefault(_digits(number), set()).add(SCALES[word.lower()])
+    return any(_digits(number) in found and SCALES[word.lower()] not in found[_digits(number)]
+               for number, word in _SCALE.findall(claim))
 
 
 def _name_runs(text: str) -> list[list[str]]:
@@ -94,7 +112,8 @@ def check_sentences(
     compared with the multilingual embedder: ``passage_vectors[i]`` is one vector for passage i,
     or one row per sentence of it (a claim matches one sentence far better than a whole chunk).
     Numbers and years must appear verbatim, which catches the confident fabrications small
-    models make ("France won in 2022 [1]"); so must names, by the rules of ``unknown_names``
+    models make ("France won in 2022 [1]"), with the passage's scale ("6.3 million" for "6,3 miliar"
+    fails); so must names, by the rules of ``unknown_names``
     (the question counts as a source: "EU" asked about may be "UE" in the passage). A sentence
     cut off before its point, or repeating an earlier one, is dropped.
     """
@@ -106,10 +125,11 @@ def check_sentences(
 
     def verdict(indexes: list[int], text: str, vector: np.ndarray) -> tuple[bool, float]:
         similarity = max(float(np.max(np.atleast_2d(passage_vectors[i]) @ vector)) for i in indexes)
-        numbers_found = all(any(num in _numbers(passages[i]) for i in indexes) for num in _numbers(text))
-        sources = " ".join([question, *(passages[i] for i in indexes)])
-        names_found = not unknown_names(text, sources, same_language(text, passages[indexes[0]]))
-        return similarity >= min_support and numbers_found and names_found, similarity
+        numbers_found = all(any(num in numbers_in(passages[i]) for i in indexes) for num in numbers_in(text))
+        cited_text = " ".join(passages[i] for i in indexes)
+        names_found = not unknown_names(text, f"{question} {cited_text}", same_language(text, passages[indexes[0]]))
+        scale_found = not scale_mismatch(text, cited_text)
+        return similarity >= min_support and numbers_found and names_found and scale_found, similarity
 
     checked, seen = [], set()
     for sentence, text, vector in zip(sentences, bare, vectors):
@@ -123,13 +143,13 @@ def check_sentences(
             best_supported, best_similarity = verdict([best], text, vector)
             if best_supported or not cited:
                 cited, supported, similarity = [best + 1], best_supported, best_similarity
-                sentence = _recite(sentence, best + 1)
+                sentence = recite(sentence, best + 1)
         evidence = {n: int(np.argmax(np.atleast_2d(passage_vectors[n - 1]) @ vector)) for n in cited}
         checked.append(CheckedSentence(sentence, cited, supported, similarity, evidence))
     return checked
 
 
-def _recite(sentence: str, number: int) -> str:
+def recite(sentence: str, number: int) -> str:
     """The sentence with its citations replaced by [number], placed before the final full stop."""
     bare = CITATION.sub("", sentence).rstrip()
     bare = re.sub(r"\s+([.!?])$", r"\1", bare)

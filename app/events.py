@@ -40,6 +40,7 @@ class Retrieved:
 
     passages: list[Passage]
     question: str = ""  # what was searched for: a follow-up rewritten to stand alone
+    spans: dict[int, list[str]] = field(default_factory=dict)  # passage number -> its best sentence, before writing
 
 
 @dataclass

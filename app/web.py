@@ -48,12 +48,15 @@ def _card(number: int, passage: "Passage", cited: bool, evidence: list[str] = ()
     )
 
 
-def render_sources(passages: list["Passage"], cited: dict[int, list[str]] | None = None) -> str:
-    """Numbered cards; once the answer is verified only the cited ones remain, evidence marked."""
+def render_sources(passages: list["Passage"], cited: dict[int, list[str]] | None = None,
+                   spans: dict[int, list[str]] | None = None) -> str:
+    """Numbered cards, each passage's best sentence marked while the model writes; once the answer is
+    verified only the cited ones remain, with the evidence of the answer marked."""
     if not passages:
         return "<div class='kabar-sources'><em>No matching passages in the archive.</em></div>"
+    marked = cited if cited is not None else (spans or {})
     cards = [
-        _card(i, p, cited is not None, (cited or {}).get(i, []))
+        _card(i, p, cited is not None, marked.get(i, []))
         for i, p in enumerate(passages, start=1)
         if cited is None or i in cited
     ]
@@ -85,17 +88,17 @@ CHECKING = {"en": "⏳ Checking each sentence against its source…", "id": "⏳
 
 def respond(assistant: "Assistant", message: str, history: list) -> Iterator[tuple[str, str]]:
     """Stream (answer so far, sources panel) pairs for one question."""
-    text, passages = "", []
+    text, passages, spans = "", [], {}
     try:
         for event in assistant.stream(message, pairs_from_history(history)):
             if isinstance(event, Retrieved):
-                passages = event.passages
-                yield "…", render_sources(passages)
+                passages, spans = event.passages, event.spans
+                yield "…", render_sources(passages, spans=spans)
             elif isinstance(event, Token):
                 text += event.text
-                yield text, render_sources(passages)
+                yield text, render_sources(passages, spans=spans)
             elif isinstance(event, Checking) and text:
-                yield f"{text}\n\n{CHECKING[detect_language(message)]}", render_sources(passages)
+                yield f"{text}\n\n{CHECKING[detect_language(message)]}", render_sources(passages, spans=spans)
             elif isinstance(event, Answer):
                 yield _final_text(event), render_sources(passages, {s.number: s.evidence for s in event.sources})
     except KabarError as err:

@@ -5,8 +5,8 @@ import re
 
 import numpy as np
 
-from app.checker import CheckerClaimJudge, Reranker, scale_mismatch
-from app.citations import CheckedSentence
+from app.checker import CheckerClaimJudge, Reranker
+from app.citations import CheckedSentence, scale_mismatch
 from app.followup import stands_alone
 from tests.unit.conftest import RICE_REPLY
 

@@ -199,3 +199,13 @@ def test_sentence_cut_off_before_its_point_is_dropped():
     checked = check_sentences("Dewan dibentuk pada 2023 [1]. Dewan dibentuk pada [1].", PASSAGES, PASSAGE_VECTORS,
                               embed, SUPPORT)
     assert [c.text for c in checked] == ["Dewan dibentuk pada 2023 [1]."]
+
+
+def test_number_with_another_scale_is_unsupported_for_every_judge():
+    passages = ["JIC mengusulkan akuisisi JSR senilai 6,3 miliar dolar AS."]
+    vectors = np.array([[1.0, 0.0]])
+    embed = lambda texts: np.array([[1.0, 0.0] for _ in texts])  # noqa: E731: same meaning, only the scale differs
+    million, billion = check_sentences("It was worth $6.3 million [1]. It was worth $6.3 billion [1].",
+                                       passages, vectors, embed, SUPPORT, question="How much was JSR worth?")
+    assert not million.supported
+    assert billion.supported

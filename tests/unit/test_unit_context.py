@@ -73,3 +73,16 @@ def test_passages_far_below_the_best_are_left_out():
     assert [p.chunk_id for p in kept] == ["c0", "c1", "c3"]  # order kept; 0.771 is 0.059 below 0.83
     assert close_to_best([], 0.04) == []
     assert len(close_to_best(passages, 1.0)) == 4
+
+
+def test_each_passage_s_best_sentence_is_streamed_before_the_first_token(rice_service):
+    """The sources panel can mark the evidence at once: the span comes with the passages, and the prompt holds it."""
+    from app.events import Retrieved, Token
+
+    service = rice_service()
+    events = list(service.stream("Berapa harga beras medium di Pasar Cipinang?"))
+    retrieved, first_token = events[0], next(e for e in events if isinstance(e, Token))
+    assert isinstance(retrieved, Retrieved) and events.index(first_token) > 0
+    assert retrieved.spans, "no span before writing"
+    for number, [span] in retrieved.spans.items():
+        assert span in retrieved.passages[number - 1].text

@@ -59,3 +59,19 @@ def test_the_draft_says_it_is_being_checked_until_the_verified_answer_replaces_i
     shown = [text for text, _sources in respond(Scripted(), "Berapa harga beras?", [])]
     assert shown[2].startswith("Harga beras turun [1]. Harga gula naik") and "⏳ Memeriksa" in shown[2]
     assert "⏳" not in shown[-1] and "gula" not in shown[-1]
+
+
+def test_the_best_span_is_marked_before_the_model_writes():
+    from app.events import Retrieved, Token
+    from app.web import respond
+
+    passage = Passage("c1", "Cuaca cerah. Harga beras turun tajam pekan ini.", "d1", title="Beras")
+
+    class Scripted:
+        def stream(self, question, history):
+            yield Retrieved([passage], question, {1: ["Harga beras turun tajam pekan ini."]})
+            yield Token("Harga beras turun [1].")
+
+    first_text, first_sources = next(iter(respond(Scripted(), "Berapa harga beras?", [])))
+    assert first_text == "…"
+    assert "<mark>Harga beras turun tajam pekan ini.</mark>" in first_sources and "<mark>Cuaca" not in first_sources
