@@ -14,10 +14,13 @@ from core.env import configure_offline_environment
 configure_offline_environment()
 
 from eval.configs import ablation_configs, compare_configs, kabar_config, pipeline_configs  # noqa: E402  (after the offline switches)
-from eval.datasets import DEFAULT_FILES, load_set  # noqa: E402
+from eval.datasets import DEFAULT_FILES, load_set, with_archive  # noqa: E402
 from eval.report import judged_at, render_table, summarise, write_json  # noqa: E402
 from eval.rescore import rescored  # noqa: E402
 from eval.runner import run_one  # noqa: E402
+
+
+ARCHIVE_MAX_BYTES = 64 * 1024 * 1024  # an IndoSum fold is ~3 MB
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
@@ -29,6 +32,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument("--sample", type=Path, nargs="?", const=DEFAULT_FILES["sample"],
                         help="questions written for the sample article, answerable and not "
                         f"(default file: {DEFAULT_FILES['sample'].relative_to(DEFAULT_FILES['sample'].parents[2])})")
+    parser.add_argument("--archive", type=Path, nargs="+", default=[], metavar="FILE",
+                        help="other articles (IndoSum .jsonl) ingested beside each set, as in a full archive")
     parser.add_argument("--limit", type=int, help="questions per set, a fixed-seed sample (default: all)")
     parser.add_argument("--seed", type=int, default=13, help="sampling seed (default 13)")
     parser.add_argument("--holdout", type=int, default=0, metavar="N",
@@ -79,6 +84,8 @@ def run(args: argparse.Namespace, base_dir: Path) -> tuple[list, list[dict]]:
         if path is None:
             continue
         eval_set = load_set(name, path, args.limit, args.seed, 0 if name == "sample" else args.holdout)
+        if args.archive:
+            eval_set = with_archive(eval_set, args.archive, ARCHIVE_MAX_BYTES)
         for config in configs:
             result = run_one(eval_set, config, base_dir / config.index_key / name, args.retrieval_only,
                              progress_path(args.json))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ingest.loaders import Article
+from ingest.loaders import Article, load_path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -131,6 +131,13 @@ def load_sample(path: Path) -> EvalSet:
     items = [EvalItem(qid=q["id"], question=q["question"], gold_doc=doc_id if q["answers"] else None,
                       answers=q["answers"], answerable=bool(q["answers"])) for q in spec["questions"]]
     return EvalSet("sample", articles, items)
+
+
+def with_archive(eval_set: EvalSet, paths: list[Path], max_bytes: int) -> EvalSet:
+    """The set with other articles (IndoSum) ingested beside its own, as a real archive has them: retrieval and
+    the gates must find the set's article among them. The name says so, so results never mix."""
+    extra = [a for path in paths for a in load_path(Path(path), max_bytes) if isinstance(a, Article)]
+    return EvalSet(f"{eval_set.name}+archive", eval_set.articles + extra, eval_set.items)
 
 
 LOADERS = {"ntrex": load_ntrex, "facqa": load_facqa, "idk_mrc": load_idk_mrc, "sample": load_sample}
