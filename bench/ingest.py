@@ -53,7 +53,7 @@ def chunk_texts(files: list[Path], settings) -> list[str]:
     seen: set[str] = set()
     texts: list[str] = []
     for path in files:
-        for article in load_path(path, int(settings.max_file_mb * 1e6)):
+        for article in load_path(path, settings.max_file_bytes):
             if isinstance(article, BadDocument) or article.doc_id in seen:
                 continue
             seen.add(article.doc_id)

@@ -241,7 +241,7 @@ class IngestService:
                            self._overlap_writes, frozenset(rewrite))
         try:
             for path in files:
-                for item in load_path(path, int(self._settings.max_file_mb * 1e6)):
+                for item in load_path(path, self._settings.max_file_bytes):
                     batcher.add(item)
                 bar.update()
             batcher.flush()
@@ -264,15 +264,15 @@ class IngestService:
         return report
 
     def remove(self, doc: str) -> bool:
-        """Remove a document by its id, its file path, or its exact title."""
+        """Remove a document by its id or the one file it came from; never by title, which documents share."""
         candidates = {doc}
         try:
             candidates.add(doc_id_for(str(Path(doc).resolve())))
-        except (ValueError, OSError):  # not a path at all (a NUL byte, a symlink loop): an id or a title
+        except (ValueError, OSError):  # not a path at all (a NUL byte, a symlink loop): an id
             pass
         removed = False
         for record in self._store.documents():
-            if record.doc_id in candidates or record.source == doc or record.title == doc:
+            if record.doc_id in candidates or record.source == doc:
                 removed = self._store.delete_document(record.doc_id) or removed
         return removed
 

@@ -86,8 +86,8 @@ def test_remove_by_path(ingest_service, chunk_store, corpus, fake_embeddings):
     assert hits and not any("sepak bola" in p.text for p in hits)
     assert not any("sepak bola" in t for t in all_chunks(chunk_store)["documents"])
     assert ingest_service.remove(str(corpus / "beta.txt")) is False
-    assert ingest_service.remove("Gamma") is True  # by exact title
-    assert [d.title for d in ingest_service.documents()] == ["Alfa"]
+    assert ingest_service.remove("Gamma") is False  # never by title: titles repeat
+    assert [d.title for d in ingest_service.documents()] == ["Alfa", "Gamma"]
 
 
 def test_bad_files_beside_a_good_one(ingest_service, chunk_store, tmp_path):
