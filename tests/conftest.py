@@ -16,6 +16,35 @@ SAMPLES = REPO / "samples" / "articles"
 SAMPLE_ARTICLE = SAMPLES / "eu-japan-ai-semiconductors.txt"
 SHARED_DATA = REPO.parent / "shared" / "data"
 MODELS_DIR = Path(os.environ.get("KABAR_MODELS_DIR", REPO / ".kabar" / "models")).resolve()
+# Under CI=true a test that needs ../shared/data fails when it is missing, instead of skipping: a silent skip
+# would drop the retrieval floors and data tests without a word.
+IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def require_shared(*relative: str) -> Path:
+    """``../shared/data/<relative>`` (each given path must exist): skip without it, or fail under CI=true."""
+    missing = [SHARED_DATA / r for r in relative or ("",) if not (SHARED_DATA / r).exists()]
+    if missing:
+        message = f"shared data missing: {', '.join(str(m) for m in missing)} (../shared/data beside the checkout)"
+        if IN_CI:
+            pytest.fail(f"CI=true and {message}: the tests that read it cannot run", pytrace=False)
+        pytest.skip(message)
+    return SHARED_DATA / relative[0] if len(relative) == 1 else SHARED_DATA
+
+
+def needs_shared(*relative: str) -> pytest.MarkDecorator:
+    """Mark a test that reads ``../shared/data/<relative>``; checked by require_shared before it runs."""
+    return pytest.mark.shared_data(*relative)
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "shared_data(*paths): reads ../shared/data (skipped without it; "
+                                       "a failure under CI=true)")
+
+
+def pytest_runtest_setup(item) -> None:
+    for mark in item.iter_markers(name="shared_data"):
+        require_shared(*mark.args)
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import zipfile
 import pytest
 
 from app.api import Assistant
-from tests.conftest import MODELS_DIR, REPO, SAMPLE_ARTICLE, SHARED_DATA, real_settings
+from tests.conftest import MODELS_DIR, REPO, SAMPLE_ARTICLE, real_settings, require_shared
 
 pytestmark = pytest.mark.integration
 
@@ -230,9 +230,7 @@ def test_html_in_a_declared_legacy_charset_is_decoded(kb, tmp_path):
 
 
 def indosum_lines(count: int) -> list[str]:
-    source = SHARED_DATA / "indosum" / "dev.01.jsonl"
-    if not source.is_file():
-        pytest.skip(f"IndoSum not found at {source}")
+    source = require_shared("indosum/dev.01.jsonl")
     with source.open(encoding="utf-8") as handle:
         return [next(handle).rstrip("\n") for _ in range(count)]
 

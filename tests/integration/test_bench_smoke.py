@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MODELS_DIR, REPO
+from tests.conftest import needs_shared as shared_data_mark
 
 pytestmark = pytest.mark.integration
-SHARED_DATA = REPO.parent / "shared" / "data"
-needs_shared = pytest.mark.skipif(not (SHARED_DATA / "indosum").is_dir() or not (SHARED_DATA / "facqa").is_dir(),
-                                  reason="these benchmarks read IndoSum and FacQA from ../shared/data, not beside the checkout")
+needs_shared = shared_data_mark("indosum", "facqa")  # these benchmarks read IndoSum and FacQA from ../shared/data
 
 
 def run_bench(name: str, tmp_path: Path, *args: str, timeout: int = 900) -> dict:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import MODELS_DIR, SHARED_DATA
+from tests.conftest import MODELS_DIR, SHARED_DATA, require_shared
 
 pytestmark = pytest.mark.integration
 
@@ -43,8 +43,7 @@ def english_texts() -> list[str]:
 
 @pytest.fixture(scope="module")
 def texts() -> list[str]:
-    if not (SHARED_DATA / "indosum").is_dir():
-        pytest.skip("../shared/data is not here")
+    require_shared("indosum/dev.01.jsonl", "ntrex/docs.jsonl")
     paragraphs, articles = indonesian_texts()
     chosen = paragraphs + english_texts() + articles
     assert len(chosen) == N_INDONESIAN + N_ENGLISH + N_LONG

@@ -15,14 +15,14 @@ from eval.configs import kabar_config
 from eval.datasets import EvalSet, load_set
 from eval.metrics import mean_reciprocal_rank, recall_at_k
 from eval.runner import run_one
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, needs_shared
 
 pytestmark = pytest.mark.integration
 NTREX = SHARED_DATA / "ntrex" / "docs.jsonl"
 FACQA = SHARED_DATA / "facqa" / "valid.csv"
 
 
-@pytest.mark.skipif(not NTREX.exists(), reason="../shared/data/ntrex is not beside the checkout")
+@needs_shared("ntrex/docs.jsonl")
 def test_ntrex_cross_lingual_retrieval_meets_the_target(tmp_path):
     result = run_one(load_set("ntrex", NTREX), kabar_config(), tmp_path, retrieval_only=True)
     assert result.error is None, result.error
@@ -33,7 +33,7 @@ def test_ntrex_cross_lingual_retrieval_meets_the_target(tmp_path):
     assert mean_reciprocal_rank(ranks) >= 0.98
 
 
-@pytest.mark.skipif(not FACQA.exists(), reason="../shared/data/facqa is not beside the checkout")
+@needs_shared("facqa/valid.csv")
 def test_facqa_hybrid_retrieval_does_not_regress(tmp_path):
     full = load_set("facqa", FACQA)
     fixed = EvalSet(full.name, full.articles, full.items[:100])  # every passage indexed, 100 questions asked

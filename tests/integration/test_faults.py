@@ -20,7 +20,7 @@ from core.errors import ModelUnavailable, StoreUnavailable
 from ingest.chunking import chunk_article, make_splitter
 from ingest.loaders import load_path
 from vectorstore.records import tag
-from tests.conftest import MODELS_DIR, REPO, SAMPLES, SHARED_DATA, free_port, real_settings, start_chroma_server
+from tests.conftest import MODELS_DIR, REPO, SAMPLES, free_port, real_settings, require_shared, start_chroma_server
 
 pytestmark = pytest.mark.integration
 
@@ -29,9 +29,7 @@ KILL_AFTER_DOCS = 3
 
 def indosum_batch(path: Path, count: int) -> dict:
     """``count`` real IndoSum articles as one .jsonl file; returns the articles by doc id."""
-    source = SHARED_DATA / "indosum" / "dev.02.jsonl"
-    if not source.is_file():
-        pytest.skip(f"IndoSum not found at {source}")
+    source = require_shared("indosum/dev.02.jsonl")
     with source.open(encoding="utf-8") as handle:
         path.write_text("".join(next(handle) for _ in range(count)), encoding="utf-8")
     return {a.doc_id: a for a in load_path(path, 10**9)}

@@ -7,12 +7,12 @@ import sys
 
 import pytest
 
-from tests.conftest import MODELS_DIR, REPO, SHARED_DATA
+from tests.conftest import MODELS_DIR, REPO, needs_shared
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "indosum").is_dir(), reason="needs ../shared/data/indosum")
+@needs_shared("indosum")
 def test_load_script_runs_chats_and_ingests_without_mix_ups(tmp_path):
     out = tmp_path / "load.json"
     run = subprocess.run(

@@ -9,11 +9,11 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from core.settings import Settings
+from tests.conftest import SHARED_DATA, require_shared
 
 RICE_ARTICLE = ("Ekonomi\nHarga Beras Turun\n\nHarga beras medium di Pasar Cipinang turun menjadi Rp 11.200 per "
                 "kilogram pada pekan ini. Panen raya di Jawa Tengah membuat pasokan melimpah.\n")
 RICE_REPLY = "Harga beras medium turun menjadi Rp 11.200 per kilogram [1]."
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 FAKE_DIM = 64
 NO_CHECKER = {"rerank": "off", "answer_judge": "same-language", "claim_judge": "off",
               "claim_judge_across_languages": "same"}  # the trained stages off
@@ -59,9 +59,7 @@ def _no_kabar_environment(monkeypatch):
 
 @pytest.fixture
 def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data folder not found at {SHARED_DATA}")
-    return SHARED_DATA
+    return require_shared()  # skipped without it; a failure under CI=true
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 
 from core.errors import BadDocument
 from ingest.loaders import Article, load_path
+from tests.conftest import require_shared
 
 BIG = 10_000_000
 
@@ -64,10 +65,8 @@ def make_pdf(text: str, title: str | None = None) -> bytes:
 
 # --- good files ---------------------------------------------------------------------------------
 
-def test_sample_article_title_is_the_headline_not_the_rubric(shared_data, tmp_path):
-    source = shared_data / "articles" / "eu-japan-ai-semiconductors.txt"
-    if not source.is_file():
-        pytest.skip(f"sample article missing: {source}")
+def test_sample_article_title_is_the_headline_not_the_rubric(tmp_path):
+    source = require_shared("articles/eu-japan-ai-semiconductors.txt")
     article = load_article(source)
     assert article.title == "Uni Eropa dan Jepang Jajaki Kolaborasi Strategis AI dan Semikonduktor"
     assert article.text.startswith("Kecerdasan Buatan")  # rubric kept in the text
@@ -177,10 +176,8 @@ def test_oversize_file_is_refused_before_reading(tmp_path):
 
 # --- JSON lines ---------------------------------------------------------------------------------
 
-def test_indosum_lines_become_articles(shared_data, tmp_path):
-    source = shared_data / "indosum" / "dev.01.jsonl"
-    if not source.is_file():
-        pytest.skip(f"IndoSum dev file missing: {source}")
+def test_indosum_lines_become_articles(tmp_path):
+    source = require_shared("indosum/dev.01.jsonl")
     with source.open(encoding="utf-8") as handle:
         lines = [next(handle) for _ in range(3)]
     path = tmp_path / "dev3.jsonl"
