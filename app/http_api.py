@@ -5,11 +5,13 @@ become OpenAI-shaped error bodies here, at the boundary.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.routing import Match
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import http_schemas as wire
@@ -33,8 +35,10 @@ def build_api(assistant: "Assistant") -> FastAPI:
     api.add_middleware(Guard, settings=assistant.settings)
     _add_error_handlers(api)
     router = APIRouter(prefix="/v1")
+    _add_model_routes(router)
     add_chat_routes(router, assistant)
     add_document_routes(router, assistant)
+    _add_unknown_route(router)  # last: only what no other /v1 route matches
     api.include_router(router)
 
     @api.get("/health", include_in_schema=False)
@@ -43,6 +47,54 @@ def build_api(assistant: "Assistant") -> FastAPI:
         return {"status": "ok", "answering": running, "waiting": waiting}
 
     return api
+
+
+def _add_model_routes(router: APIRouter) -> None:
+    @router.get("/models")
+    async def models() -> dict:
+        return {"object": "list", "data": [wire.model_json()]}
+
+    @router.get("/models/{model_id:path}")
+    async def model(model_id: str) -> dict:
+        if model_id != wire.MODEL_ID:
+            raise OpenAIError(404, f"The model '{model_id}' does not exist; this server has '{wire.MODEL_ID}'.",
+                              "invalid_request_error", param="model", code="model_not_found")
+        return wire.model_json()
+
+
+def _add_unknown_route(router: APIRouter) -> None:
+    """Any other /v1 path: 405 where the path exists for other methods, else 404, in OpenAI's shape (without
+    this, the web page mounted at / would answer with its own {"detail": ...})."""
+    @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+                      include_in_schema=False)
+    async def unknown(request: Request, path: str) -> None:
+        allowed = _methods_for(request, router, unknown)
+        if allowed:
+            raise OpenAIError(405, f"{request.method} is not allowed on {request.url.path}; use "
+                              f"{', '.join(sorted(allowed))}.", "invalid_request_error",
+                              code="method_not_allowed", headers={"Allow": ", ".join(sorted(allowed))})
+        raise OpenAIError(404, f"Unknown URL {request.method} {request.url.path}.", "invalid_request_error",
+                          code="unknown_url")
+
+
+def _methods_for(request: Request, router: APIRouter, catch_all) -> set[str]:
+    """The methods the router's other routes accept for this request's path."""
+    methods: set[str] = set()
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.endpoint is not catch_all:
+            match, _ = route.matches({**request.scope, "method": "__none__"})
+            if match != Match.NONE:
+                methods |= route.methods or set()
+    return methods
+
+
+class OpenAIError(StarletteHTTPException):
+    """An HTTP error whose OpenAI ``type``, ``param`` and ``code`` the route chooses."""
+
+    def __init__(self, status: int, message: str, kind: str, param: Optional[str] = None,
+                 code: Optional[str] = None, headers: Optional[dict] = None):
+        super().__init__(status, message, headers)
+        self.kind, self.param, self.code = kind, param, code
 
 
 def _add_error_handlers(api: FastAPI) -> None:
@@ -57,9 +109,10 @@ def _add_error_handlers(api: FastAPI) -> None:
 
     @api.exception_handler(StarletteHTTPException)  # FastAPI's subclass and Starlette's own
     async def http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
-        kind = KINDS.get(err.status_code, "invalid_request_error")
-        return JSONResponse(wire.error_body(_unparsable(err) or str(err.detail), kind), status_code=err.status_code,
-                            headers=getattr(err, "headers", None))
+        kind = getattr(err, "kind", None) or KINDS.get(err.status_code, "invalid_request_error")
+        body = wire.error_body(_unparsable(err) or str(err.detail), kind, getattr(err, "code", None),
+                               getattr(err, "param", None))
+        return JSONResponse(body, status_code=err.status_code, headers=getattr(err, "headers", None))
 
     @api.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, err: RequestValidationError) -> JSONResponse:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import TYPE_CHECKING, AsyncIterator, Awaitable, Optional, TypeVar
+from typing import TYPE_CHECKING, AsyncIterator, Awaitable, Optional, TypeVar, Union
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
@@ -13,6 +13,7 @@ from fastapi.responses import Response, StreamingResponse
 from app import http_schemas as wire
 from app.chat import Answer, Retrieved, Token
 from app.http_stream import NOTICE_EVERY_S, AnswerWorker
+from app.http_usage import TokenCounter
 from app.queueing import async_ticket
 from core.errors import Busy, KabarError
 
@@ -29,9 +30,7 @@ class ClientGone(Exception):
 
 
 def add_chat_routes(router: APIRouter, assistant: "Assistant") -> None:
-    @router.get("/models")
-    async def models() -> dict:
-        return {"object": "list", "data": [{"id": wire.MODEL_ID, "object": "model", "owned_by": "kabar"}]}
+    counter = TokenCounter(lambda: chat_model_url(assistant))
 
     @router.post("/chat/completions")
     async def chat_completions(body: wire.ChatRequest, request: Request):
@@ -41,14 +40,22 @@ def add_chat_routes(router: APIRouter, assistant: "Assistant") -> None:
         except ValueError as err:
             raise HTTPException(400, str(err)) from err
         assistant.validate_question(question)
+        prompt = body.prompt_text()
         if body.stream:
             _admit(assistant)
-            return StreamingResponse(_sse(assistant, question, history), media_type="text/event-stream",
+            usage = (lambda text: counter.usage(prompt, text)) if body.wants_stream_usage() else None
+            return StreamingResponse(_sse(assistant, question, history, usage), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         try:
-            return wire.completion(await _answer_once(assistant, request, question, history))
+            answer = await _answer_once(assistant, request, question, history)
         except ClientGone:
             return Response(status_code=CLIENT_GONE)
+        return wire.completion(answer, await counter.usage(prompt, answer.text))
+
+
+def chat_model_url(assistant: "Assistant") -> Optional[str]:
+    """The chat model's /v1 URL once it is loaded (None before: counting must not load it)."""
+    return getattr(assistant.__dict__.get("_chat_backend"), "base_url", None)
 
 
 def _admit(assistant: "Assistant") -> None:
@@ -104,10 +111,13 @@ async def _disconnected(request: Request) -> None:
         pass
 
 
-async def _sse(assistant: "Assistant", question: str, history) -> AsyncIterator[str]:
-    """OpenAI chunks: role, retrieved passages, verified sentences, then sources; queue notices as comments."""
-    completion_id, slots, worker = wire.new_id(), assistant.answer_slots, None
-    yield _data(wire.chunk(completion_id, {"role": "assistant", "content": ""}))
+async def _sse(assistant: "Assistant", question: str, history, usage=None) -> AsyncIterator[str]:
+    """OpenAI chunks: role, retrieved passages, verified sentences, then sources; queue notices as comments.
+    With ``usage`` (the answer text -> its usage) every chunk has ``usage`` null and a last one without
+    choices holds it, as OpenAI's ``stream_options.include_usage`` does."""
+    completion_id, slots, worker, answer = wire.new_id(), assistant.answer_slots, None, None
+    extra = {"usage": None} if usage else {}
+    yield _data(wire.chunk(completion_id, {"role": "assistant", "content": ""}, **extra))
     ticket, granted = async_ticket(slots)
     try:
         while not granted.done():  # no slot yet: say where the line stands
@@ -117,8 +127,13 @@ async def _sse(assistant: "Assistant", question: str, history) -> AsyncIterator[
                 running, waiting = slots.load()
                 yield f": waiting for an answer slot ({running} answering, {waiting} waiting)\n\n"
         worker = AnswerWorker(_events(assistant, question, history), on_done=lambda: slots.leave(ticket))
-        async for chunk in _chunks(completion_id, worker):
-            yield chunk
+        async for item in _chunks(completion_id, worker, extra):
+            if isinstance(item, Answer):
+                answer = item
+            else:
+                yield item
+        if usage and answer is not None:
+            yield _data(wire.usage_chunk(completion_id, await usage(answer.text)))
     except KabarError as err:
         yield _data(wire.error_body(str(err), type(err).__name__))
     except Exception:
@@ -130,20 +145,26 @@ async def _sse(assistant: "Assistant", question: str, history) -> AsyncIterator[
     yield "data: [DONE]\n\n"
 
 
-async def _chunks(completion_id: str, worker: AnswerWorker) -> AsyncIterator[str]:
-    streamed = False
+async def _chunks(completion_id: str, worker: AnswerWorker, extra: dict) -> AsyncIterator[Union[str, Answer]]:
+    """The events as SSE text; the final answer's chunk sends what the deltas still lack of its text
+    (a refusal was never streamed), and then the Answer itself, for the usage chunk."""
+    streamed = ""
     async for event in worker.items():
         if event is None:
             yield ": working\n\n"  # keeps proxies from closing a quiet connection
         elif isinstance(event, Retrieved):
             passages = [wire.passage_json(p, i) for i, p in enumerate(event.passages, start=1)]
-            yield _data(wire.chunk(completion_id, {}, retrieved=passages))
+            yield _data(wire.chunk(completion_id, {}, retrieved=passages, **extra))
         elif isinstance(event, Token) and event.text:
-            streamed = True
-            yield _data(wire.chunk(completion_id, {"content": event.text}))
+            streamed += event.text
+            yield _data(wire.chunk(completion_id, {"content": event.text}, **extra))
         elif isinstance(event, Answer):
-            delta = {} if streamed else {"content": event.text}  # a refusal was never streamed
-            yield _data(wire.chunk(completion_id, delta, "stop", **wire.answer_extras(event)))
+            if not event.text.startswith(streamed):
+                log.error("streamed text is not the start of the final answer: %r vs %r", streamed, event.text)
+            rest = event.text[len(streamed):] if event.text.startswith(streamed) else ""
+            yield _data(wire.chunk(completion_id, {"content": rest} if rest else {}, "stop",
+                                   **wire.answer_extras(event), **extra))
+            yield event
 
 
 def _data(payload: dict) -> str:

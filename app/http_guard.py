@@ -200,7 +200,7 @@ def _same_origin(headers: dict, host: str) -> bool:
 
 
 async def _send_error(send, status: int, message: str, kind: str, extra: dict) -> None:
-    body = json.dumps({"error": {"message": message, "type": kind, "code": None}}).encode()
+    body = json.dumps({"error": {"message": message, "type": kind, "param": None, "code": None}}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     headers += [(k.encode(), v.encode()) for k, v in extra.items()]
     await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from vectorstore.store import DocumentRecord, Passage
 
 MODEL_ID = "kabar"
+MODEL_CREATED = int(time.time())  # OpenAI's `created` for the model: when this server process started
 
 
 class ContentPart(BaseModel):
@@ -32,6 +33,11 @@ class ChatMessage(BaseModel):
         return self.content or ""
 
 
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    include_usage: bool = False
+
+
 class ChatRequest(BaseModel):
     """OpenAI's request; sampling options are accepted and ignored (answers are deterministic)."""
 
@@ -39,6 +45,14 @@ class ChatRequest(BaseModel):
     model: str = MODEL_ID
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
+    stream_options: Optional[StreamOptions] = None
+
+    def wants_stream_usage(self) -> bool:
+        return self.stream_options is not None and self.stream_options.include_usage
+
+    def prompt_text(self) -> str:
+        """Every message's text, as counted for ``usage.prompt_tokens``."""
+        return "\n".join(m.text() for m in self.messages)
 
     def question_and_history(self) -> tuple[str, list[tuple[str, str]]]:
         """The last user message is the question; earlier user/assistant turns are the history."""
@@ -71,11 +85,11 @@ def answer_extras(answer: "Answer") -> dict[str, Any]:
             "language": answer.language}
 
 
-def completion(answer: "Answer") -> dict[str, Any]:
+def completion(answer: "Answer", usage: Optional[dict] = None) -> dict[str, Any]:
     return {"id": new_id(), "object": "chat.completion", "created": int(time.time()), "model": MODEL_ID,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.text},
                          "finish_reason": "stop"}],
-            **answer_extras(answer)}
+            "usage": usage, **answer_extras(answer)}
 
 
 def chunk(completion_id: str, delta: dict, finish_reason: Optional[str] = None, **extras) -> dict[str, Any]:
@@ -83,8 +97,19 @@ def chunk(completion_id: str, delta: dict, finish_reason: Optional[str] = None, 
             "model": MODEL_ID, "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}], **extras}
 
 
-def error_body(message: str, kind: str, code: Optional[str] = None) -> dict[str, Any]:
-    return {"error": {"message": message, "type": kind, "code": code}}
+def usage_chunk(completion_id: str, usage: dict) -> dict[str, Any]:
+    """OpenAI's last chunk under ``stream_options.include_usage``: no choices, the whole request's usage."""
+    return {"id": completion_id, "object": "chat.completion.chunk", "created": int(time.time()),
+            "model": MODEL_ID, "choices": [], "usage": usage}
+
+
+def model_json() -> dict[str, Any]:
+    return {"id": MODEL_ID, "object": "model", "created": MODEL_CREATED, "owned_by": "kabar"}
+
+
+def error_body(message: str, kind: str, code: Optional[str] = None, param: Optional[str] = None) -> dict[str, Any]:
+    """OpenAI's error shape: every key present, ``param`` and ``code`` null when they do not apply."""
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
 def document_json(record: "DocumentRecord") -> dict[str, Any]:

@@ -82,6 +82,17 @@ def pairs_from_history(history: list) -> list[tuple[str, str]]:
     return pairs
 
 
+def api_history(history) -> list[dict]:
+    """/ask's ``history`` as chat messages: OpenAI-style {"role", "content"} dicts, or [question, answer] pairs."""
+    messages = []
+    for turn in history if isinstance(history, list) else []:
+        if isinstance(turn, dict):
+            messages.append(turn)
+        elif isinstance(turn, (list, tuple)) and len(turn) == 2:
+            messages += [{"role": "user", "content": turn[0]}, {"role": "assistant", "content": turn[1]}]
+    return messages
+
+
 # shown under the draft while the claim judge reads it: the final answer may drop sentences
 CHECKING = {"en": "⏳ Checking each sentence against its source…", "id": "⏳ Memeriksa setiap kalimat dengan sumbernya…"}
 
@@ -145,8 +156,9 @@ def build_ui(assistant: "Assistant") -> "gr.Blocks":
 
     labels = gr.I18n(**LABELS)
 
-    def answer(message: str, history: list) -> Iterator[tuple[str, str]]:
-        yield from respond(assistant, message, history)
+    def answer(message: str, chat: list, history: list | None = None) -> Iterator[tuple[str, str]]:
+        """``history``: earlier turns a gradio_client caller passes to /ask; the page's own chat otherwise."""
+        yield from respond(assistant, message, api_history(history) or chat)
 
     with gr.Blocks(title="Kabar") as demo:
         gr.Markdown("# Kabar")
@@ -156,7 +168,9 @@ def build_ui(assistant: "Assistant") -> "gr.Blocks":
                 with gr.Column(scale=3, min_width=320):
                     sources = gr.HTML(EMPTY_SOURCES, render=False, elem_id="sources")
                     chatbot = gr.Chatbot(elem_id="chat", height=520, render_markdown=True)
-                    gr.ChatInterface(fn=answer, chatbot=chatbot, additional_outputs=[sources], examples=EXAMPLES,
+                    history = gr.JSON(None, visible=False, label="history")  # /ask's history, for API callers only
+                    gr.ChatInterface(fn=answer, chatbot=chatbot, additional_inputs=[history],
+                                     additional_outputs=[sources], examples=[[q] for q in EXAMPLES],
                                      api_name="ask", fill_height=True)
                     new_chat = gr.Button(labels("new_chat"), size="sm", elem_id="new-chat")
                 with gr.Column(scale=2, min_width=320):
