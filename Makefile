@@ -1,4 +1,5 @@
-# The two commands: `make run` (install, models, sample articles, web chat) and `make test`.
+# The two commands: `make run` (install, models, sample articles, web chat) and `make test` (the whole suite, as CI).
+# `make test-fast`: the unit tests alone (fake embedder and chat model, real Chroma under tmp), for quick feedback.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,13 +7,17 @@ export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test install models browser ingest-samples clean
+.PHONY: run test test-fast install models browser ingest-samples clean
 
 run: install models ingest-samples
 	$(PY) -m app
 
 test: install models browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# No model files, no browser, no ../shared/data needed (tests that read it skip, or fail under CI=true).
+test-fast: install
+	$(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline).
 browser:

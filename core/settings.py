@@ -168,7 +168,10 @@ class Settings(BaseSettings):
     # Ingest.
     chunk_size: int = Field(900, description="Characters per chunk.")
     chunk_overlap: int = Field(200, description="Characters shared by neighbouring chunks.")
-    max_file_mb: float = Field(50.0, gt=0, description="Larger files are refused (MB of 1,000,000 bytes).")
+    max_file_mb: float = Field(
+        50.0, gt=0, description="Larger files are refused (MB of 1,000,000 bytes), for ingest, uploads and "
+        "request bodies."
+    )
 
     # Retrieval and answering.
     retrieval_mode: Literal["dense", "keyword", "hybrid"] = Field(
@@ -186,7 +189,8 @@ class Settings(BaseSettings):
         True, description="BM25 hits count only for passages in the question's language."
     )
     headline_match: bool = Field(
-        True, description="Also match the question against article headlines (question and headline embedded alike)."
+        True, description="When the question is in another language than every candidate, also match it against "
+        "each candidate article's headline (question and headline embedded alike)."
     )
     min_relevance: float = Field(0.75, description="Best passage similarity below this means 'not in the articles'.")
     relevance_margin: float = Field(
@@ -194,7 +198,8 @@ class Settings(BaseSettings):
         "(e5 cosines are compressed: another topic sharing a few words scores 0.05-0.08 below)."
     )
     checker_path: Optional[Path] = Field(
-        None, description="Folder of Kabar's trained checker (top e5 layers and heads; default models/kabar-checker)."
+        None, description="Folder of Kabar's trained checker (top e5 layers and heads; default models/kabar-checker, "
+        "which python -m train writes)."
     )
     rerank: Literal["checker", "off"] = Field(
         "checker", description="Score the fused top rerank_depth candidates by Kabar's trained checker's probability "

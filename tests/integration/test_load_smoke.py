@@ -1,4 +1,4 @@
-"""bench/load.py on a tiny load, so the script never rots (numbers are for the README, not asserted)."""
+"""bench/load.py on a tiny load, so the script never rots (numbers are for docs/speed.md, not asserted)."""
 from __future__ import annotations
 
 import json
