@@ -5,6 +5,8 @@ import asyncio
 import threading
 from typing import AsyncIterator, Callable, Generic, Iterator, TypeVar
 
+from app.queueing import stop_model_calls_on
+
 T = TypeVar("T")
 NOTICE_EVERY_S = 1.0
 
@@ -12,8 +14,9 @@ NOTICE_EVERY_S = 1.0
 class AnswerWorker(Generic[T]):
     """Runs ``events`` on its own thread from the moment it is made; ``on_done`` runs once it ends.
 
-    ``stop`` (also called when the reader of ``items`` goes away) ends it after its current item and
-    closes the iterator, which closes the model's stream, so no slot is held by an answer no one reads.
+    ``stop`` (also called when the reader of ``items`` goes away) ends it after its current item, or
+    inside a model call at the model's next token, and closes the iterator, which closes the model's
+    stream, so no slot is held by an answer no one reads.
     """
 
     def __init__(self, events: Iterator[T], on_done: Callable[[], None]):
@@ -34,6 +37,7 @@ class AnswerWorker(Generic[T]):
     def _work(self, events: Iterator[T], on_done: Callable[[], None]) -> None:
         """Pass the items on; at the end close the iterator and call ``on_done`` before the reader hears of it."""
         outcome: tuple = ("done", None)
+        stop_model_calls_on(self._stop)  # a model call in progress ends at its next token once stopped
         try:
             for item in events:
                 if self._stop.is_set():

@@ -1,8 +1,10 @@
 """Answer slots: the chat model serves a few answers at a time; the rest wait in line, visibly.
 
 The line is first come, first served, and a place can be given up at any time: a client that
-hangs up leaves the line at once, and a slot returns as soon as its answer stops. Threads (the web
-page) wait on a ticket's event; the event loop (the HTTP API) awaits it without holding a thread.
+hangs up leaves the line at once, and a slot returns as soon as its answer stops. Threads wait on a
+ticket's event; the event loop (the HTTP API, the web page) awaits it without holding a thread.
+An answer whose client has gone also stops inside a model call, at the model's next token
+(``stop_model_calls_on``): a slot is never held by a long generation no one will read.
 """
 from __future__ import annotations
 
@@ -10,7 +12,11 @@ import asyncio
 import threading
 from collections import deque
 from contextlib import contextmanager
-from typing import Callable, Iterator, Optional
+from contextvars import ContextVar
+from typing import Any, Callable, Iterator, Optional
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.tracers.context import register_configure_hook
 
 from core.errors import Busy
 
@@ -37,6 +43,7 @@ class AnswerSlots:
         self._lock = threading.Lock()
         self._running = 0
         self._line: deque[Ticket] = deque()
+        self._local = threading.local()  # the slot this thread's answer already holds, if any
 
     @property
     def size(self) -> int:
@@ -81,13 +88,26 @@ class AnswerSlots:
 
     @contextmanager
     def slot(self) -> Iterator[None]:
-        """Hold one slot for the duration of an answer, waiting in line first (for threads)."""
+        """Hold one slot for the duration of an answer, waiting in line first (for threads); inside
+        ``held``, the slot granted already serves (one answer never queues twice)."""
+        if getattr(self._local, "ticket", None) is not None:
+            yield
+            return
         ticket = self.enter()
         try:
             ticket.granted.wait()
             yield
         finally:
             self.leave(ticket)
+
+    @contextmanager
+    def held(self, ticket: Ticket) -> Iterator[None]:
+        """Mark this thread's answer as holding ``ticket``'s slot, granted already (awaited on the loop)."""
+        self._local.ticket = ticket
+        try:
+            yield
+        finally:
+            self._local.ticket = None
 
 
 def _notify(tickets: list[Ticket]) -> None:
@@ -112,3 +132,34 @@ def async_ticket(slots: AnswerSlots, max_waiting: Optional[int] = None) -> tuple
 
     ticket = slots.enter(max_waiting, on_grant=on_grant)
     return ticket, granted
+
+
+class Abandoned(BaseException):
+    """Ends a model call whose answer no one waits for; a BaseException, so no judge's ``except
+    Exception`` takes it for a model error and carries on with the next call."""
+
+
+class _StopWhenAbandoned(BaseCallbackHandler):
+    """Raises Abandoned at a model call's start or next token once its answer's ``stop`` is set."""
+
+    raise_error = True
+
+    def __init__(self, stop: threading.Event):
+        self._stop = stop
+
+    def _check(self, *args: Any, **kwargs: Any) -> None:
+        if self._stop.is_set():
+            raise Abandoned()
+
+    on_chat_model_start = on_llm_start = on_llm_new_token = _check
+
+
+_abandoned: ContextVar[Optional[_StopWhenAbandoned]] = ContextVar("kabar_answer_stop", default=None)
+register_configure_hook(_abandoned, inheritable=True)
+
+
+def stop_model_calls_on(stop: threading.Event) -> None:
+    """In this thread from now on, every LangChain model call ends at its next token once ``stop`` is
+    set. Streaming clients (ChatOpenAI here) stream even ``invoke``, so judges' calls stop too, and
+    closing the stream closes the connection, which makes llama.cpp drop the generation."""
+    _abandoned.set(_StopWhenAbandoned(stop))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import html
 import logging
 import re
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, AsyncIterator, Iterator
 
 from app.chat import Answer, Checking, Retrieved, Token
 from app.language import detect_language
@@ -153,12 +153,15 @@ def build_ui(assistant: "Assistant") -> "gr.Blocks":
     import gradio as gr
 
     from app.web_documents import build_documents_tab
+    from app.web_queue import queued_answer
 
     labels = gr.I18n(**LABELS)
 
-    def answer(message: str, chat: list, history: list | None = None) -> Iterator[tuple[str, str]]:
-        """``history``: earlier turns a gradio_client caller passes to /ask; the page's own chat otherwise."""
-        yield from respond(assistant, message, api_history(history) or chat)
+    async def answer(message: str, chat: list, history: list | None = None) -> AsyncIterator[tuple[str, str]]:
+        """``history``: earlier turns a gradio_client caller passes to /ask; the page's own chat otherwise.
+        The place in line is awaited on the event loop, so a closed tab gives it up within a second."""
+        async for update in queued_answer(assistant, message, api_history(history) or chat):
+            yield update
 
     with gr.Blocks(title="Kabar") as demo:
         gr.Markdown("# Kabar")

@@ -129,3 +129,42 @@ def test_health_and_other_streams_answer_while_the_line_is_long(server):
     assert "1 answering" in first
     for thread in threads:
         thread.join()
+
+
+def visit_page_and_close_tab(url: str, session: str, stay_s: float = 1.0) -> list[str]:
+    """Ask through the web page's own queue protocol, read its updates for ``stay_s``, then hang up."""
+    config = httpx.get(url + "config", timeout=10).json()
+    ask = next(d for d in config["dependencies"] if d.get("api_name") == "ask")
+    data = ["Berapa harga beras?", []] + [None] * (len(ask["inputs"]) - 2)
+    body = {"data": data, "event_data": None, "fn_index": ask["id"], "trigger_id": None, "session_hash": session}
+    assert httpx.post(url + "gradio_api/queue/join", json=body, timeout=10).status_code == 200
+    seen, deadline = [], time.monotonic() + stay_s
+    try:
+        with httpx.stream("GET", url + f"gradio_api/queue/data?session_hash={session}", timeout=stay_s) as response:
+            for line in response.iter_lines():
+                seen.append(line)
+                if time.monotonic() > deadline:
+                    break
+    except httpx.TimeoutException:
+        pass
+    return seen
+
+
+def wait_for_load(kb, load: tuple[int, int], within: float) -> float:
+    started = time.monotonic()
+    while kb.answer_slots.load() != load and time.monotonic() - started < within:
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def test_a_web_visitor_who_closes_the_tab_leaves_the_line_then_frees_the_slot(server):
+    """Gradio notices a closed page between two updates: waiting or answering, one comes every second."""
+    url, chat, kb = server
+    holder = kb.answer_slots.enter()
+    seen = visit_page_and_close_tab(url, "waiting-tab")
+    assert any("1 menunggu" in line for line in seen), seen  # the page said where the line stands
+    assert wait_for_load(kb, (1, 0), 3) < 2.5, "the closed tab kept its place in line"
+    kb.answer_slots.leave(holder)
+    visit_page_and_close_tab(url, "answering-tab")  # granted at once; the answer takes 3 s
+    assert wait_for_load(kb, (0, 0), ANSWER_S) < 1.5, "the closed tab's answer held its slot"
+    assert chat.started == 1
