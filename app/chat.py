@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from typing import TYPE_CHECKING, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Generator, Iterator, Optional, Sequence
 
 import numpy as np
 from langchain_core.prompts import ChatPromptTemplate
@@ -13,7 +13,7 @@ from app.answerable import AnswerabilityJudge, Verdict, unmatched_terms
 from app.citations import check_sentences, drop_unfinished_sentence, split_sentences
 from app.claims import ClaimJudge
 from app.context import close_to_best, excerpt, select_by_scores
-from app.events import Answer, ChatEvent, Checking, Retrieved, Source, Token  # noqa: F401  (re-exported)
+from app.events import Answer, ChatEvent, Checking, Retrieved, Source, Stage, Token  # noqa: F401  (re-exported)
 from app.followup import stands_alone, standalone_question
 from app.injection import safe_title, without_orders
 from app.language import LANGUAGE_NAMES, detect_language
@@ -85,7 +85,7 @@ class ChatService:
         """
         question = self._validate(question)
         language = detect_language(question)
-        question, retrieved = self._search(question, history, language)
+        question, retrieved = yield from self._search(question, history, language)
         passages = self._answer_passages(question, retrieved)
         texts, spans = self._prompt_texts(question, passages)
         yield Retrieved(passages, question, spans)  # the best span of each passage shows before any writing
@@ -110,7 +110,7 @@ class ChatService:
         answer.answerability, answer.verdict = score, verdict
         yield answer
 
-    def _search(self, question: str, history, language: str) -> tuple[str, list[Passage]]:
+    def _search(self, question: str, history, language: str) -> Generator[Stage, None, tuple[str, list[Passage]]]:
         """The question to answer and its passages; a follow-up is rewritten only when it cannot stand alone
         (a back-reference, or no passage the checker thinks answers it)."""
         if history and self._answer_scorer is not None and stands_alone(question):  # any language: a rewrite
@@ -119,7 +119,9 @@ class ChatService:
             if self._best_answer_score(question, retrieved) >= self._settings.min_answer_probability:
                 return question, retrieved
         if history:
+            yield Stage("rewriting")
             question = self._standalone(question, history, language)
+            yield Stage("searching")
         return question, self.retrieve(question)
 
     def _answer_passages(self, question: str, retrieved: list[Passage]) -> list[Passage]:

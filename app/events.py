@@ -55,4 +55,13 @@ class Checking:
     """Streaming event: the draft is complete and its sentences are being checked against their sources."""
 
 
-ChatEvent = Union[Retrieved, Token, Checking, Answer]
+@dataclass
+class Stage:
+    """Streaming event: a slow step starts (a follow-up's rewrite takes seconds), so a page can say so.
+
+    Consumers that do not show progress ignore it, as they ignore any event they do not know."""
+
+    name: str  # "rewriting": the follow-up is rewritten to stand alone; "searching": the archive is searched
+
+
+ChatEvent = Union[Stage, Retrieved, Token, Checking, Answer]

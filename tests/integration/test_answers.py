@@ -71,7 +71,7 @@ def test_streaming_yields_sources_before_tokens_then_the_answer(kb):
     from app.chat import Answer, Retrieved, Token
 
     events = list(kb.stream("What does the EU plan to set up with Japan?"))
-    assert isinstance(events[0], Retrieved) and events[0].passages
+    assert isinstance(events[0], Retrieved) and events[0].passages  # no history: nothing to rewrite first
     assert isinstance(events[-1], Answer)
     tokens = [e for e in events if isinstance(e, Token)]
     if not events[-1].refused:
@@ -79,9 +79,12 @@ def test_streaming_yields_sources_before_tokens_then_the_answer(kb):
 
 
 def test_follow_up_is_rewritten_in_the_users_language_and_answered(kb):
+    from app.chat import Retrieved, Stage
+
     first = kb.ask("Why is the EU partnering with Japan?")
     events = list(kb.stream("And with South Korea?", [(first.question, first.text)]))
-    searched = events[0].question
+    assert [e.name for e in events if isinstance(e, Stage)] == ["rewriting", "searching"]  # the page says so
+    searched = next(e for e in events if isinstance(e, Retrieved)).question
     assert "Korea" in searched and searched != "And with South Korea?"
     assert detect_language(searched) == "en"
     final = events[-1]
