@@ -15,6 +15,9 @@ _SCALE = re.compile(r"(\d+(?:[.,]\d+)*)\s*(ribu|juta|miliar|milyar|triliun|thous
                     r"rb|jt|m|bn|k)\b", re.IGNORECASE)
 SCALES = {"ribu": 3, "thousand": 3, "rb": 3, "k": 3, "juta": 6, "million": 6, "jt": 6, "m": 6,
           "miliar": 9, "milyar": 9, "billion": 9, "bn": 9, "triliun": 12, "trillion": 12}
+SCALE_WORDS = {"en": {3: "thousand", 6: "million", 9: "billion", 12: "trillion"},
+               "id": {3: "ribu", 6: "juta", 9: "miliar", 12: "triliun"}}
+INDONESIAN_SCALES = frozenset("ribu rb juta jt miliar milyar triliun".split())
 _TRAILING = frozenset("on in at of to for from by with and or the a an di ke dari pada dan atau yang untuk dengan".split())
 
 
@@ -63,11 +66,31 @@ def _digits(number: str) -> str:
 
 def scale_mismatch(claim: str, evidence: str) -> bool:
     """A number whose scale word differs from the evidence's for the same digits ("6.3 million" vs "6,3 miliar")."""
-    found = {}
-    for number, word in _SCALE.findall(evidence):
-        found.setdefault(_digits(number), set()).add(SCALES[word.lower()])
+    found = _scales_of(evidence)
     return any(_digits(number) in found and SCALES[word.lower()] not in found[_digits(number)]
                for number, word in _SCALE.findall(claim))
+
+
+def _scales_of(evidence: str) -> dict[str, set[int]]:
+    found: dict[str, set[int]] = {}
+    for number, word in _SCALE.findall(evidence):
+        found.setdefault(_digits(number), set()).add(SCALES[word.lower()])
+    return found
+
+
+def restore_scales(claim: str, evidence: str) -> str:
+    """The claim with a mistranslated scale word put right when the evidence gives one scale for the same digits
+    ("$6.3 million" for "6,3 miliar" becomes "$6.3 billion"): small models confuse "miliar" with "million"."""
+    found = _scales_of(evidence)
+
+    def restored(match: re.Match) -> str:
+        number, word = match.group(1), match.group(2)
+        scales = found.get(_digits(number), set())
+        if len(scales) != 1 or SCALES[word.lower()] in scales:
+            return match.group(0)
+        words = SCALE_WORDS["id" if word.lower() in INDONESIAN_SCALES else "en"]
+        return f"{number} {words[next(iter(scales))]}"
+    return _SCALE.sub(restored, claim)
 
 
 def _name_runs(text: str) -> list[list[str]]:
@@ -112,8 +135,8 @@ def check_sentences(
     compared with the multilingual embedder: ``passage_vectors[i]`` is one vector for passage i,
     or one row per sentence of it (a claim matches one sentence far better than a whole chunk).
     Numbers and years must appear verbatim, which catches the confident fabrications small
-    models make ("France won in 2022 [1]"), with the passage's scale ("6.3 million" for "6,3 miliar"
-    fails); so must names, by the rules of ``unknown_names``
+    models make ("France won in 2022 [1]"), with the passage's scale (a mistranslated "6.3 million" for
+    "6,3 miliar" is put right, see ``restore_scales``); so must names, by the rules of ``unknown_names``
     (the question counts as a source: "EU" asked about may be "UE" in the passage). A sentence
     cut off before its point, or repeating an earlier one, is dropped.
     """
@@ -137,6 +160,9 @@ def check_sentences(
             continue
         seen.add(text.lower())
         cited = [n for n in cited_numbers(sentence) if 1 <= n <= len(passages)]
+        if cited:
+            sentence = restore_scales(sentence, " ".join(passages[n - 1] for n in cited))
+            text = CITATION.sub("", sentence).strip()
         supported, similarity = verdict([n - 1 for n in cited], text, vector) if cited else (False, 0.0)
         if not supported:  # uncited, or cited wrongly (small models miscount): the passage that supports it
             best = max(range(len(passages)), key=lambda i: verdict([i], text, vector)[1])

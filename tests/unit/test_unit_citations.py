@@ -201,11 +201,19 @@ def test_sentence_cut_off_before_its_point_is_dropped():
     assert [c.text for c in checked] == ["Dewan dibentuk pada 2023 [1]."]
 
 
-def test_number_with_another_scale_is_unsupported_for_every_judge():
+def test_a_mistranslated_scale_is_put_right_from_the_cited_passage():
     passages = ["JIC mengusulkan akuisisi JSR senilai 6,3 miliar dolar AS."]
     vectors = np.array([[1.0, 0.0]])
     embed = lambda texts: np.array([[1.0, 0.0] for _ in texts])  # noqa: E731: same meaning, only the scale differs
-    million, billion = check_sentences("It was worth $6.3 million [1]. It was worth $6.3 billion [1].",
-                                       passages, vectors, embed, SUPPORT, question="How much was JSR worth?")
-    assert not million.supported
-    assert billion.supported
+    million, juta = check_sentences("It was worth $6.3 million [1]. Nilainya 6,3 juta dolar [1].",
+                                    passages, vectors, embed, SUPPORT, question="How much was JSR worth?")
+    assert million.text == "It was worth $6.3 billion [1]." and million.supported
+    assert juta.text == "Nilainya 6,3 miliar dolar [1]." and juta.supported
+
+
+def test_a_scale_the_passage_gives_two_ways_is_not_guessed():
+    passages = ["Nilainya 6,3 miliar dolar, bukan 6,3 juta dolar seperti kabar awal."]
+    embed = lambda texts: np.array([[1.0, 0.0] for _ in texts])  # noqa: E731
+    [trillion] = check_sentences("It was worth 6.3 trillion dollars [1].", passages, np.array([[1.0, 0.0]]), embed,
+                                 SUPPORT)
+    assert "trillion" in trillion.text and not trillion.supported
