@@ -3,17 +3,20 @@
 Writing a document is crash-safe without transactions: its new version is leased (see leases.py),
 its chunks are written under it, then the registry entry is switched to that version (the commit
 point), then chunks that neither the registry nor a live writer's lease claims are removed. Readers
-ignore chunks whose version the registry does not name, and ``repair()`` deletes leftovers no live
-writer claims, so an interrupted ingest leaves the store as it was and concurrent writers (threads,
+ignore chunks whose write the registry does not name (a search asks Chroma for more in their place,
+so leftovers never crowd out a live passage, and deletes those no live writer claims), and
+``repair()`` deletes leftovers no live writer claims, so an interrupted ingest leaves the store as it was and concurrent writers (threads,
 processes, front ends on one Chroma server) never delete each other's uncommitted chunks.
 A batch of documents follows the same order with one call per step (all chunks, then all registry
 entries), so each document in it is still either wholly at its old version or wholly at its new one.
 """
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Iterable, Optional
 
 from core.errors import StoreUnavailable
+from vectorstore.chroma import _Guarded, describe_store, make_chroma_client  # noqa: F401 (re-exported)
 from vectorstore.leases import LEASE_SUFFIX, WriterLeases
 from vectorstore.records import DocumentRecord, DocumentWrite, Passage, chunk_id  # noqa: F401 (re-exported)
 
@@ -21,65 +24,9 @@ if TYPE_CHECKING:
     from core.settings import Settings
     from vectorstore.keyword import KeywordIndex
 
+log = logging.getLogger(__name__)
 REGISTRY_SUFFIX = "_documents"
 WRITE_BATCH = 1024  # chunks per Chroma call: each call costs ~40 ms whatever its size (max 5,461)
-
-
-def describe_store(settings: "Settings") -> str:
-    """Where the chunks live, in words, for error messages."""
-    if settings.chroma_host:
-        return f"Chroma server at {settings.chroma_host}:{settings.chroma_port}"
-    return f"Chroma store at {settings.chroma_path}"
-
-
-def make_chroma_client(settings: "Settings"):
-    """Chroma on disk under KABAR_DATA_DIR, or a Chroma server when KABAR_CHROMA_HOST is set."""
-    import chromadb
-
-    chroma_settings = chromadb.Settings(anonymized_telemetry=False)
-    try:
-        if settings.chroma_host:
-            return chromadb.HttpClient(
-                host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl,
-                settings=chroma_settings,
-            )
-        settings.chroma_path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
-    except Exception as err:  # connection and permission errors come in many types
-        raise StoreUnavailable(f"{describe_store(settings)} is unavailable: {err}") from err
-
-
-def _connection_errors() -> tuple[type[BaseException], ...]:
-    try:
-        import httpx
-    except ImportError:
-        return (OSError,)
-    return (OSError, httpx.TransportError)
-
-
-class _Guarded:
-    """A Chroma collection whose connection failures become StoreUnavailable naming the store.
-
-    It keeps no connection state of its own: the next call after a server comes back simply works.
-    """
-
-    def __init__(self, collection, where: str):
-        self._collection = collection
-        self._where = where
-        self._errors = _connection_errors()
-
-    def __getattr__(self, name: str):
-        attr = getattr(self._collection, name)
-        if not callable(attr):
-            return attr
-
-        def call(*args, **kwargs):
-            try:
-                return attr(*args, **kwargs)
-            except self._errors as err:
-                raise StoreUnavailable(f"{self._where} is unavailable: {err}") from err
-
-        return call
 
 
 class ChunkStore:
@@ -169,19 +116,23 @@ class ChunkStore:
 
     def _clean(self, doc_ids: Optional[list[str]] = None) -> int:
         """Delete chunks (of these documents, or all) that neither the registry nor a live writer claims.
+        Found by ``doc_id $in`` and deleted by id: a ``version $ne`` filter scans the whole collection
+        once per document (quadratic over a large ingest)."""
+        where = None if doc_ids is None else {"doc_id": {"$in": list(doc_ids)}}
+        got = self._chunks.get(where=where, include=["metadatas"])
+        return self._delete_unclaimed(got["ids"], got["metadatas"])
+
+    def _delete_unclaimed(self, ids: list[str], metadatas: list[dict]) -> int:
+        """Of chunks just read, delete those of no live write that no live writer claims; returns how many.
 
         Chunks first, then leases, then the registry: a chunk seen was written after its writer's
         lease, and a lease gone by then means its write was committed (the registry read after
-        names it) or abandoned. Chunk ids are unique per write, so no later write shares an id seen.
-        Found by ``doc_id $in`` and deleted by id: a ``version $ne`` filter scans the whole
-        collection once per document (quadratic over a large ingest)."""
-        where = None if doc_ids is None else {"doc_id": {"$in": list(doc_ids)}}
-        got = self._chunks.get(where=where, include=["metadatas"])
-        if not got["ids"]:
+        names it) or abandoned. Chunk ids are unique per write, so no later write shares an id seen."""
+        if not ids:
             return 0
         claimed = self.leases.protected()
-        live = self._live_filter(got["metadatas"])
-        stale = [i for i, m in zip(got["ids"], got["metadatas"]) if not live(m) and m.get("write", "") not in claimed]
+        live = self._live_filter(metadatas)
+        stale = [i for i, m in zip(ids, metadatas) if not live(m) and m.get("write", "") not in claimed]
         self.delete_chunks(stale)
         return len(stale)
 
@@ -265,16 +216,43 @@ class ChunkStore:
         return self._chunks.count()
 
     def search(self, vector: list[float], k: int) -> list[Passage]:
-        """Nearest live chunks by cosine similarity, best first. (No count() first: Chroma answers an
-        empty collection with no rows, and counting cost 13 ms at 100k chunks, more than the query.)"""
+        """Nearest live chunks by cosine similarity, best first.
+
+        Chunks of no live write (a crashed ingest's leftovers, a running one's uncommitted chunks) are
+        stepped over by asking Chroma for more, so however many lie nearer, they never push a live chunk
+        out of the k; leftovers no live writer claims are then deleted, as repair would. (No count()
+        first: Chroma answers an empty collection with no rows, and counting cost 13 ms at 100k chunks.)"""
         if k <= 0:
             return []
-        got = self._chunks.query(query_embeddings=[vector], n_results=k, include=["documents", "metadatas", "distances", "embeddings"])
-        rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], got["embeddings"][0])
-        rows = list(rows)
-        live = self._live_filter(m for _, _, m, _, _ in rows)
+        fetch = k
+        while True:
+            rows = self._nearest(vector, fetch)
+            live = self._live_filter(meta for _, _, meta, _, _ in rows)
+            kept = [row for row in rows if live(row[2])]
+            if len(kept) >= k or len(rows) < fetch:  # enough, or nothing further to find
+                break
+            fetch = 2 * fetch + (len(rows) - len(kept))
+        if len(kept) < len(rows):
+            self._sweep([row for row in rows if not live(row[2])])
         return [Passage.from_chroma(i, text, meta, score=1.0 - dist, vector=vec)
-                for i, text, meta, dist, vec in rows if live(meta)]
+                for i, text, meta, dist, vec in kept[:k]]
+
+    def _nearest(self, vector: list[float], n: int) -> list[tuple]:
+        """(id, text, metadata, distance, vector) of the n nearest chunks, live or not."""
+        got = self._chunks.query(query_embeddings=[vector], n_results=n,
+                                 include=["documents", "metadatas", "distances", "embeddings"])
+        return list(zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0],
+                        got["embeddings"][0]))
+
+    def _sweep(self, rows: list[tuple]) -> None:
+        """Delete the dead leftovers a search stepped over; a failure here never fails the search."""
+        try:
+            removed = self._delete_unclaimed([row[0] for row in rows], [row[2] for row in rows])
+        except Exception as err:  # the store is busy or gone: the next search or ingest tries again
+            log.warning("could not delete chunks left by an interrupted write: %s", err)
+            return
+        if removed:
+            log.info("deleted %d chunks left by an interrupted write", removed)
 
 
 def open_store(settings: "Settings") -> ChunkStore:

@@ -125,22 +125,28 @@ def test_repair_removes_chunks_of_an_interrupted_write(ingest_service, chunk_sto
     count = chunk_store.count()
     orphan_text = "Versi setengah jadi tentang kuantum komputasi Osaka."
     vector = fake_embeddings.embed_query(orphan_text)
-    # what a crash between the chunk upsert and the registry commit leaves behind
-    chunk_store._chunks.upsert(
-        ids=["orphan-0", "orphan-1"], documents=[orphan_text, orphan_text + " Dua."],
-        embeddings=[vector, vector],
-        metadatas=[{"doc_id": alfa.doc_id, "version": "x", "chunk_index": i, "title": "Alfa"} for i in (0, 1)],
-    )
-    # and a chunk of a document whose registry entry was already deleted
-    chunk_store._chunks.upsert(ids=["ghost"], documents=[orphan_text], embeddings=[vector],
-                               metadatas=[{"doc_id": "gone", "version": "v1", "chunk_index": 0}])
-    assert chunk_store.count() == count + 3
-    hits = chunk_store.search(vector, k=chunk_store.count())
-    assert hits and not any(p.chunk_id in {"orphan-0", "orphan-1", "ghost"} for p in hits)
-    assert chunk_store.document(alfa.doc_id).version == alfa.version  # registry untouched
+
+    def crash():
+        # what a crash between the chunk upsert and the registry commit leaves behind
+        chunk_store._chunks.upsert(
+            ids=["orphan-0", "orphan-1"], documents=[orphan_text, orphan_text + " Dua."],
+            embeddings=[vector, vector],
+            metadatas=[{"doc_id": alfa.doc_id, "version": "x", "chunk_index": i, "title": "Alfa"} for i in (0, 1)],
+        )
+        # and a chunk of a document whose registry entry was already deleted
+        chunk_store._chunks.upsert(ids=["ghost"], documents=[orphan_text], embeddings=[vector],
+                                   metadatas=[{"doc_id": "gone", "version": "v1", "chunk_index": 0}])
+        assert chunk_store.count() == count + 3
+
+    crash()
     assert chunk_store.repair() == 3
     assert chunk_store.count() == count
     assert chunk_store.repair() == 0
+    crash()
+    hits = chunk_store.search(vector, k=chunk_store.count())
+    assert hits and not any(p.chunk_id in {"orphan-0", "orphan-1", "ghost"} for p in hits)
+    assert chunk_store.document(alfa.doc_id).version == alfa.version  # registry untouched
+    assert chunk_store.count() == count, "the search deleted the leftovers it stepped over"
     assert len(chunk_store.search(vector, k=count)) == count  # every live chunk is still there
 
 
