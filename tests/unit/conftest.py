@@ -89,11 +89,10 @@ def ingest_service(unit_settings, chunk_store, fake_embeddings):
 
 
 @pytest.fixture
-def rice_service(tmp_path, unit_settings, fake_embeddings):
-    """A ChatService over one ingested rice-price article whose model replies RICE_REPLY; judges as given."""
-    def build(judge=None, claim_judge=None, answer_scorer=None, **settings_update):
-        from langchain_core.language_models.fake_chat_models import FakeListChatModel
-
+def rice_assistant(tmp_path, unit_settings, fake_embeddings):
+    """An Assistant over one ingested rice-price article, with ``model`` (a fake) as its chat model when given.
+    The HTTP, queueing and chat tests all build this one stand-in server."""
+    def build(model=None, **settings_update):
         from app.api import Assistant
         from app.chat import ChatService
 
@@ -103,6 +102,21 @@ def rice_service(tmp_path, unit_settings, fake_embeddings):
         article = tmp_path / "beras.txt"
         article.write_text(RICE_ARTICLE, encoding="utf-8")
         assert kb.ingest([article]).added
-        return ChatService(settings, kb.retriever, fake_embeddings, FakeListChatModel(responses=[RICE_REPLY]),
+        if model is not None:
+            kb.__dict__["chat_service"] = ChatService(settings, kb.retriever, fake_embeddings, model)
+        return kb
+    return build
+
+
+@pytest.fixture
+def rice_service(rice_assistant, fake_embeddings):
+    """A ChatService over one ingested rice-price article whose model replies RICE_REPLY; judges as given."""
+    def build(judge=None, claim_judge=None, answer_scorer=None, **settings_update):
+        from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+        from app.chat import ChatService
+
+        kb = rice_assistant(**settings_update)
+        return ChatService(kb.settings, kb.retriever, fake_embeddings, FakeListChatModel(responses=[RICE_REPLY]),
                            judge=judge, claim_judge=claim_judge, answer_scorer=answer_scorer)
     return build

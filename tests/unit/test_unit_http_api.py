@@ -8,8 +8,9 @@ from fastapi.testclient import TestClient
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from pydantic import SecretStr
 
-ARTICLE = ("Ekonomi\nHarga Beras Turun\n\nHarga beras medium di Pasar Cipinang turun menjadi Rp 11.200 per "
-           "kilogram pada pekan ini. Panen raya di Jawa Tengah membuat pasokan melimpah.\n")
+from tests.unit.conftest import RICE_ARTICLE
+
+ARTICLE = RICE_ARTICLE
 KEY = "s3cret-s3cret-s3cret"
 REPLY = "Harga beras medium turun menjadi Rp 11.200 per kilogram [1]. Harganya naik 50 persen pada 1998 [1]."
 
@@ -26,15 +27,11 @@ def make_assistant(settings, embeddings, replies):
 
 
 @pytest.fixture
-def client_for(tmp_path, unit_settings, fake_embeddings):
+def client_for(rice_assistant):
     def build(replies=(REPLY,), **overrides):
-        settings = unit_settings.model_copy(update={"min_relevance": 0.0, "min_support": 0.0, **overrides})
-        kb = make_assistant(settings, fake_embeddings, list(replies))
-        article = tmp_path / "beras.txt"
-        article.write_text(ARTICLE, encoding="utf-8")
-        assert kb.ingest([article]).added
         from app.http_api import build_api
 
+        kb = rice_assistant(FakeListChatModel(responses=list(replies)), **overrides)
         return TestClient(build_api(kb), base_url="http://127.0.0.1"), kb
     return build
 
@@ -152,27 +149,6 @@ def test_an_empty_or_short_key_refuses_to_start(unit_settings, monkeypatch, key,
     monkeypatch.setenv("KABAR_WEB_HOST", host)
     with pytest.raises(ConfigError, match=message):
         check_exposure(Settings())
-
-
-def test_answer_slots_queue_rather_than_fail():
-    import threading
-    import time
-
-    from app.queueing import AnswerSlots
-
-    slots, order = AnswerSlots(1), []
-
-    def answer(name):
-        with slots.slot():
-            order.append(name)
-            time.sleep(0.05)
-
-    threads = [threading.Thread(target=answer, args=(i,)) for i in range(5)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(order) == [0, 1, 2, 3, 4] and slots.load() == (0, 0)
 
 
 def test_web_page_needs_a_login_when_a_key_is_set(unit_settings, fake_embeddings):
