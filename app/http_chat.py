@@ -85,10 +85,14 @@ async def _answer_once(assistant: "Assistant", request: Request, question: str, 
 
 
 async def _final_answer(worker: AnswerWorker) -> Answer:
+    """The answer, once the worker has ended: its slot is back before the client hears (no race with /health)."""
+    answer = None
     async for event in worker.items():
         if isinstance(event, Answer):
-            return event
-    raise RuntimeError("the chat service ended without an answer")
+            answer = event
+    if answer is None:
+        raise RuntimeError("the chat service ended without an answer")
+    return answer
 
 
 async def _unless_gone(request: Request, work: Awaitable[T]) -> T:

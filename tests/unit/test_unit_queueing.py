@@ -148,6 +148,22 @@ def test_a_client_that_stays_gets_its_answer(unit_settings):
     assert answer.text.startswith("kata") and kb.answer_slots.load() == (0, 0)
 
 
+class LingeringChat(SlowChat):
+    """Still closing (a model stream, say) for a moment after its answer."""
+
+    def stream(self, question, history=(), verified=False):
+        yield from super().stream(question, history, verified)
+        time.sleep(0.2)
+
+
+def test_an_answer_is_returned_only_once_its_slot_is_free(unit_settings):
+    from app.http_chat import _answer_once
+
+    kb = stand_in(unit_settings, chat=LingeringChat(tokens=2))
+    asyncio.run(_answer_once(kb, FakeRequest(60), "Berapa harga beras?", []))
+    assert kb.answer_slots.load() == (0, 0)
+
+
 @pytest.mark.parametrize("stream", [False, True])
 def test_503_with_retry_after_once_the_line_is_full(unit_settings, stream):
     from app.http_api import build_api
@@ -231,19 +247,9 @@ def test_model_calls_in_other_threads_are_not_stopped():
 
 
 @pytest.fixture
-def rice_kb(unit_settings, fake_embeddings, tmp_path):
+def rice_kb(rice_assistant):
     """An Assistant over the rice article whose chat model takes ~10 s to write one long sentence."""
-    from app.api import Assistant
-    from app.chat import ChatService
-    from tests.unit.conftest import RICE_ARTICLE
-
-    settings = unit_settings.model_copy(update={"min_relevance": 0.0, "min_support": 0.0})
-    kb = Assistant(settings)
-    kb.__dict__["embeddings"] = fake_embeddings
-    (tmp_path / "beras.txt").write_text(RICE_ARTICLE, "utf-8")
-    assert kb.ingest([tmp_path / "beras.txt"]).added
-    kb.__dict__["chat_service"] = ChatService(settings, kb.retriever, fake_embeddings, slow_model())
-    return kb
+    return rice_assistant(slow_model())
 
 
 def wait_until_free(slots, within: float) -> float:
@@ -316,4 +322,4 @@ def test_a_web_visitor_who_stays_gets_the_answer_in_one_slot(rice_kb):
         await consume(queued_answer(rice_kb, "Berapa harga beras?", []), seen)
 
     asyncio.run(visit())
-    assert "11.200" in seen[-1][0] and "source-1" in seen[-1][1] and rice_kb.answer_slots.load() == (0, 0)
+    assert "11.200" in seen[-1][0] and "Cipinang" in seen[-1][1] and rice_kb.answer_slots.load() == (0, 0)
