@@ -25,8 +25,7 @@ def chunk_article(article: Article, splitter: RecursiveCharacterTextSplitter):
     ids = [chunk_id(article.doc_id, version, i) for i in range(len(texts))]
     to_embed = [f"{article.title}\n{t}" if article.title else t for t in texts]
     metadatas = [
-        {"doc_id": article.doc_id, "version": version, "chunk_index": i, "title": article.title,
-         "outlet": article.outlet, "date": article.date, "url": article.url, "source": article.source}
+        {"doc_id": article.doc_id, "version": version, "chunk_index": i, **article.facts(), "source": article.source}
         for i in range(len(texts))
     ]
     return ids, texts, to_embed, metadatas

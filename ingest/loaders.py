@@ -14,6 +14,7 @@ from typing import Callable, Iterator
 from core.injection import safe_title
 from core.errors import BadDocument
 from ingest.office import MAX_EXTRACTED_CHARS, docx_text, pdf_text
+from vectorstore.records import ArticleFacts
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".jsonl")
 MAX_JSONL_RECORDS = 100_000  # records in one .jsonl file; the rest are reported, not read
@@ -25,16 +26,12 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Article:
+class Article(ArticleFacts):
     """One document ready for chunking; doc_id is stable across edits of the same source."""
 
     doc_id: str
     text: str
     source: str
-    title: str = ""
-    outlet: str = ""
-    date: str = ""
-    url: str = ""
 
     @property
     def version(self) -> str:

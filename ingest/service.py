@@ -80,10 +80,8 @@ class _Prepared:
 
     def write(self, vectors) -> DocumentWrite:
         article = self.article
-        record = DocumentRecord(
-            doc_id=article.doc_id, version=article.version, title=article.title, source=article.source,
-            outlet=article.outlet, date=article.date, url=article.url, chunks=len(self.texts),
-        )
+        record = DocumentRecord(article.doc_id, article.version, source=article.source, chunks=len(self.texts),
+                                **article.facts())
         return DocumentWrite(record, self.ids, self.texts, vectors, self.metadatas)
 
 

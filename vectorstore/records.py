@@ -20,17 +20,34 @@ def tag(version: str, write: str) -> str:
     return f"{version}@{write}" if write else version
 
 
+@dataclass(kw_only=True)
+class ArticleFacts:
+    """What a citation shows of an article; articles, registry records and passages all carry it."""
+
+    title: str = ""
+    outlet: str = ""
+    date: str = ""
+    url: str = ""
+
+    def facts(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in FACTS}
+
+    @staticmethod
+    def facts_in(meta: dict) -> dict[str, str]:
+        """The facts stored in a Chroma metadata dict (absent ones left to their defaults)."""
+        return {name: meta[name] for name in FACTS if meta.get(name) is not None}
+
+
+FACTS = tuple(f.name for f in dataclasses.fields(ArticleFacts))
+
+
 @dataclass
-class Passage:
+class Passage(ArticleFacts):
     """One retrieved chunk with the article facts a citation needs."""
 
     chunk_id: str
     text: str
     doc_id: str
-    title: str = ""
-    outlet: str = ""
-    date: str = ""
-    url: str = ""
     source: str = ""
     chunk_index: int = 0
     score: float = 0.0
@@ -39,27 +56,29 @@ class Passage:
 
     @classmethod
     def from_chroma(cls, chunk_id: str, text: str, meta: dict, score: float = 0.0, vector=None) -> "Passage":
-        return cls(vector=None if vector is None else list(vector),
-            chunk_id=chunk_id, text=text, doc_id=meta.get("doc_id", ""), title=meta.get("title", ""),
-            outlet=meta.get("outlet", ""), date=meta.get("date", ""), url=meta.get("url", ""),
-            source=meta.get("source", ""), chunk_index=int(meta.get("chunk_index", 0)), score=score,
-        )
+        return cls(chunk_id, text, meta.get("doc_id", ""), source=meta.get("source", ""),
+                   chunk_index=int(meta.get("chunk_index", 0)), score=score,
+                   vector=None if vector is None else list(vector), **cls.facts_in(meta))
 
 
 @dataclass
-class DocumentRecord:
+class DocumentRecord(ArticleFacts):
     """The registry's view of one live document."""
 
     doc_id: str
     version: str
-    title: str = ""
     source: str = ""
-    outlet: str = ""
-    date: str = ""
-    url: str = ""
     chunks: int = 0
     write: str = ""  # which write of this version is live (its chunks carry the same)
     extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_metadata(cls, doc_id: str, meta: dict) -> "DocumentRecord":
+        """A registry entry as stored; keys it does not know are kept in ``extra``."""
+        own = ("version", "source", "chunks", "write")
+        known = {k: meta[k] for k in own if meta.get(k) is not None}
+        extra = {k: v for k, v in meta.items() if k not in own and k not in FACTS}
+        return cls(doc_id=doc_id, **{"version": "", **known}, **cls.facts_in(meta), extra=extra)
 
     def chunk_ids(self) -> list[str]:
         """The ids its live write's chunks have, in order."""

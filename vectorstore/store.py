@@ -49,11 +49,12 @@ class ChunkStore:
     # --- registry -----------------------------------------------------------------------------
     def documents(self) -> list[DocumentRecord]:
         got = self._registry.get(include=["metadatas"])
-        return sorted((self._record(i, m) for i, m in zip(got["ids"], got["metadatas"])), key=lambda r: r.title)
+        records = (DocumentRecord.from_metadata(i, m) for i, m in zip(got["ids"], got["metadatas"]))
+        return sorted(records, key=lambda r: r.title)
 
     def document(self, doc_id: str) -> Optional[DocumentRecord]:
         got = self._registry.get(ids=[doc_id], include=["metadatas"])
-        return self._record(got["ids"][0], got["metadatas"][0]) if got["ids"] else None
+        return DocumentRecord.from_metadata(got["ids"][0], got["metadatas"][0]) if got["ids"] else None
 
     def live_versions(self, doc_ids: Iterable[str]) -> dict[str, str]:
         """The content version each listed document is at (what an unchanged article is compared with)."""
@@ -73,11 +74,6 @@ class ChunkStore:
         live = self.live_writes(m.get("doc_id", "") for m in metadatas)
         return lambda m: live.get(m.get("doc_id")) == (m.get("version"), m.get("write", ""))
 
-    @staticmethod
-    def _record(doc_id: str, meta: dict) -> DocumentRecord:
-        known = {k: meta.get(k) for k in ("version", "title", "source", "outlet", "date", "url", "chunks", "write")}
-        extra = {k: v for k, v in meta.items() if k not in known}
-        return DocumentRecord(doc_id=doc_id, **{k: v for k, v in known.items() if v is not None}, extra=extra)
 
     # --- writing --------------------------------------------------------------------------------
     def write_document(self, record: DocumentRecord, ids, texts, vectors, metadatas) -> None:
