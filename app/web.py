@@ -158,9 +158,10 @@ def build_ui(assistant: "Assistant") -> "gr.Blocks":
     labels = gr.I18n(**LABELS)
 
     async def answer(message: str, chat: list, history: list | None = None) -> AsyncIterator[tuple[str, str]]:
-        """``history``: earlier turns a gradio_client caller passes to /ask; the page's own chat otherwise.
+        """``history``: the earlier turns a gradio_client caller passes to /ask ([] for none); without it, the
+        session's own chat (the page's, or that client's earlier /ask turns).
         The place in line is awaited on the event loop, so a closed tab gives it up within a second."""
-        async for update in queued_answer(assistant, message, api_history(history) or chat):
+        async for update in queued_answer(assistant, message, chat if history is None else api_history(history)):
             yield update
 
     with gr.Blocks(title="Kabar") as demo:

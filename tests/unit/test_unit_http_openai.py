@@ -172,7 +172,7 @@ def test_ask_takes_a_history_from_gradio_client(assistant_for):
     from app.server import serve
     from tests.conftest import free_port
 
-    kb, seen = assistant_for(replies=[ANSWER] * 3), []
+    kb, seen = assistant_for(replies=[ANSWER] * 5), []
     stream = kb.stream
     kb.stream = lambda question, history=(), **kw: (seen.append(list(history)), stream(question, (), **kw))[1]
     server = serve(kb, port=free_port(), block=False)
@@ -182,8 +182,12 @@ def test_ask_takes_a_history_from_gradio_client(assistant_for):
         answer, _sources = client.predict(QUESTION, history=earlier, api_name="/ask")
         client.predict(QUESTION, history=[{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A"}],
                        api_name="/ask")
-        Client(server.url, verbose=False).predict(QUESTION, api_name="/ask")  # history stays optional
+        client.predict(QUESTION, history=[], api_name="/ask")  # a fresh question from the same client
+        fresh = Client(server.url, verbose=False)
+        fresh.predict(QUESTION, api_name="/ask")  # history stays optional: the session remembers its turns
+        fresh.predict("Dan di Jawa Tengah?", api_name="/ask")
     finally:
         server.close()
     assert "11.200" in answer
-    assert seen == [[("Apa yang turun?", "Harga beras [1].")], [("Q", "A")], []]
+    assert seen[:4] == [[("Apa yang turun?", "Harga beras [1].")], [("Q", "A")], [], []]
+    assert seen[4] == [(QUESTION, ANSWER)]
