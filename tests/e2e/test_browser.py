@@ -1,4 +1,8 @@
-"""The web chat in a real headless Chromium: ask, follow up, upload, delete, and no script runs."""
+"""The web chat in a real headless Chromium: ask, follow up, upload, delete, and no script runs.
+
+No fixed sleeps: every wait is on a condition the page or the server reaches (Playwright's wait_for_function,
+wait_for, expect), so the tests take as long as the answers do and no longer.
+"""
 from __future__ import annotations
 
 import os
@@ -13,13 +17,30 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
 # Both payloads in one sentence: an answer joining a sentence to the one *after* the sentence it rests on can be
-# dropped by the claim judge, which reads only that sentence and the one before it (README, "How an answer is made").
+# dropped by the claim judge, which reads only that sentence and the one before it (docs/architecture.md,
+# "How an answer is made").
 HOSTILE_ARTICLE = """Teknologi
 Peretas Menyisipkan Kode di Situs Berita Kota Bandung
 
 Situs berita kota Bandung diserang peretas yang menyisipkan kode <script>window.__pwned = 1</script> dan kode kedua <img src=x onerror="window.__pwned = 2"> ke halaman.
 Tim keamanan Diskominfo Bandung menemukan kedua kode itu pada Senin pagi.
 """
+# The newest bot message (index ``before``) is final: app/web.py's last yield is a refusal (ℹ️), an error (⚠️) or an
+# answer whose [n] became links to the source cards; drafts and the "⏳ checking" note are none of these.
+ANSWER_FINISHED = """before => {
+  const bots = document.querySelectorAll("[data-testid='bot']");
+  if (bots.length <= before) return false;
+  const bot = bots[before], text = bot.innerText;
+  return text.includes("ℹ️") || text.includes("⚠️") || bot.querySelector("a[href^='#source-']") !== null;
+}"""
+ANSWER_STARTED = """before => {
+  const bots = document.querySelectorAll("[data-testid='bot']");
+  return bots.length > before && bots[before].innerText.trim().length > 5;
+}"""
+STOP_HIDDEN = """() => {
+  const stop = document.querySelector("[data-testid='stop-button']");
+  return stop === null || stop.offsetParent === null;
+}"""
 RICE_ARTICLE = """Ekonomi
 Harga Beras di Pasar Cipinang Turun Tajam
 
@@ -54,21 +75,28 @@ def page(browser, web_url):
 
 
 def ask(page, question: str, timeout_s: float = 300) -> str:
-    """Type a question, wait until the newest answer stops changing, and return its text."""
+    """Type a question, wait until the newest answer is the verified one, and return its text."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     bots = page.locator("[data-testid='bot']")
     before = bots.count()
     page.fill("textarea", question)
     page.keyboard.press("Enter")
-    deadline, last, stable = time.monotonic() + timeout_s, None, 0
-    while time.monotonic() < deadline:
-        time.sleep(2)
-        text = bots.nth(before).inner_text() if bots.count() > before else ""
-        busy = text in ("", "…") or "⏳" in text  # still retrieving, or the draft is being checked
-        stable = stable + 1 if not busy and text == last else 0
-        if stable >= 3:
-            return text
-        last = text
-    pytest.fail(f"no complete answer to {question!r} within {timeout_s} s; last text: {last!r}")
+    try:
+        page.wait_for_function(ANSWER_FINISHED, arg=before, timeout=timeout_s * 1000, polling=250)
+    except PlaywrightTimeout:
+        last = bots.nth(before).inner_text() if bots.count() > before else ""
+        pytest.fail(f"no complete answer to {question!r} within {timeout_s} s; last text: {last!r}")
+    return bots.nth(before).inner_text()
+
+
+def until(condition, timeout_s: float, message) -> None:
+    """Poll a server-side condition (the page's own conditions use Playwright's waits)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(message())
+        time.sleep(0.1)
 
 
 def open_tab(page, name: str) -> None:
@@ -99,7 +127,7 @@ def test_answer_streams_with_citations_and_sources(page, output_dir):
 
 def test_page_fits_a_phone_screen(page, output_dir):
     page.set_viewport_size({"width": 390, "height": 844})
-    page.wait_for_timeout(500)
+    page.wait_for_function("width => window.innerWidth === width", arg=390)  # reading scrollWidth forces layout
     assert page.evaluate("document.documentElement.scrollWidth") <= 392
     page.screenshot(path=str(output_dir / "phone.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
@@ -136,34 +164,34 @@ def test_script_in_an_article_does_not_run(page, tmp_path):
     article.write_text(HOSTILE_ARTICLE, encoding="utf-8")
     assert "added" in upload(page, article)
     ask(page, "Kode apa yang disisipkan peretas di situs berita Bandung?")
-    page.wait_for_timeout(1000)
+    # had either payload become markup, its <img> would have failed to load (and its onerror run) by now
+    page.wait_for_function("() => Array.from(document.images).every(img => img.complete)")
     assert page.evaluate("window.__pwned") is None
     assert page.dialogs == []
     assert "<script>" in page.locator("#sources").inner_text() or "onerror" in page.locator("#sources").inner_text()
 
 
-def test_stop_button_cancels_generation(page):
+def test_stop_button_cancels_generation(page, assistant):
     bots = page.locator("[data-testid='bot']")
     before = bots.count()
     page.fill("textarea", "Apa itu Dewan Kemitraan Digital UE-Jepang?")
     page.keyboard.press("Enter")
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and not (bots.count() > before and len(bots.nth(before).inner_text()) > 5):
-        time.sleep(0.5)
+    page.wait_for_function(ANSWER_STARTED, arg=before, timeout=300_000, polling=250)
     page.locator("[data-testid='stop-button']").click()
-    page.wait_for_timeout(1000)
+    page.wait_for_function(STOP_HIDDEN, timeout=30_000)
     stopped_at = bots.nth(before).inner_text()
-    page.wait_for_timeout(6000)
+    # the answer really stopped on the server: its slot comes back once the model's current step returns
+    until(lambda: assistant.answer_slots.load() == (0, 0), 120,
+          lambda: f"the answer kept running after Stop: slots {assistant.answer_slots.load()}")
     assert bots.nth(before).inner_text() == stopped_at, "the answer kept growing after Stop"
-    assert page.locator("[data-testid='stop-button']").count() == 0 or not page.locator(
-        "[data-testid='stop-button']").is_visible()
 
 
 def test_new_chat_clears_the_conversation_and_sources(page):
+    from playwright.sync_api import expect
+
     page.locator("#new-chat").click()
-    page.wait_for_timeout(1000)
-    assert page.locator("[data-testid='bot']").count() == 0
-    assert page.locator("#sources .kabar-card").count() == 0
+    expect(page.locator("[data-testid='bot']")).to_have_count(0, timeout=30_000)
+    expect(page.locator("#sources .kabar-card")).to_have_count(0, timeout=30_000)
 
 
 def test_labels_follow_an_indonesian_browser(browser, web_url):
