@@ -117,7 +117,9 @@ def _add_error_handlers(api: FastAPI) -> None:
     @api.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, err: RequestValidationError) -> JSONResponse:
         problems = "; ".join(_describe(e) for e in err.errors()[:5])
-        return JSONResponse(wire.error_body(f"Invalid request: {problems}", "invalid_request_error"), 400)
+        param = _where(err.errors()[0]) if err.errors() else None
+        return JSONResponse(wire.error_body(f"Invalid request: {problems}", "invalid_request_error",
+                                            param=None if param == "body" else param), 400)
 
 
 def _unparsable(err: Exception) -> str:
@@ -129,8 +131,12 @@ def _unparsable(err: Exception) -> str:
     return ""
 
 
+def _where(problem: dict) -> str:
+    """The field a validation problem is in, as OpenAI's ``param`` names it ("messages.0.role")."""
+    return ".".join(str(p) for p in problem.get("loc", ()) if p != "body") or "body"
+
+
 def _describe(problem: dict) -> str:
-    where = ".".join(str(p) for p in problem.get("loc", ()) if p != "body") or "body"
     if problem.get("type") == "json_invalid":
         return "the body is not valid JSON"
-    return f"{where}: {problem.get('msg', 'invalid')}"
+    return f"{_where(problem)}: {problem.get('msg', 'invalid')}"

@@ -161,7 +161,7 @@ def test_every_error_has_openais_shape_unknown_routes_and_methods_included(assis
         empty = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": " "}]})
         missing_doc = client.delete("/v1/documents/nope")
     assert unknown.status_code == 404 and wrong_method.status_code == 405
-    assert "GET" in wrong_method.headers["allow"]
+    assert "GET" in wrong_method.headers["allow"] and bad.json()["error"]["param"] == "messages"
     for response in (unknown, wrong_method, bad, empty, missing_doc):
         assert set(response.json()) == {"error"} and set(response.json()["error"]) == ERROR_KEYS, response.text
 
