@@ -47,7 +47,7 @@ def create_app(assistant: "Assistant") -> "FastAPI":
     import gradio as gr
 
     from app.http_api import build_api
-    from app.web import CSS, build_ui
+    from app.web import CSS, HEAD, build_ui
 
     settings = assistant.settings
     check_exposure(settings)
@@ -56,7 +56,7 @@ def create_app(assistant: "Assistant") -> "FastAPI":
     demo.queue(default_concurrency_limit=1)
     auth = (settings.web_user, settings.api_key.get_secret_value()) if settings.api_key is not None else None
     return gr.mount_gradio_app(api, demo, path="/", auth=auth, show_error=False, css=CSS,
-                               max_file_size=settings.max_file_bytes,
+                               max_file_size=settings.max_file_bytes, head=HEAD,
                                theme=gr.themes.Soft(), i18n=demo.kabar_i18n)
 
 

@@ -1,20 +1,21 @@
 """Gradio web chat: a thin adapter over the chat service (streamed answer + sources panel)."""
 from __future__ import annotations
 
-import html
 import logging
-import re
 from typing import TYPE_CHECKING, AsyncIterator, Iterator
 
-from app.chat import Answer, Checking, Retrieved, Token
+from app.chat import Answer, Checking, Retrieved, Stage, Token
 from app.language import detect_language
+from app.web_labels import LABELS, request_language, with_request  # noqa: F401  (LABELS re-exported)
+from app.web_progress import Progress
+from app.web_sources import answer_sources, empty_sources, linked, plain_answer, render_sources  # noqa: F401
+from app.web_style import CSS, HEAD  # noqa: F401  (re-exported for app/server.py)
 from core.errors import KabarError
 
 if TYPE_CHECKING:
     import gradio as gr
 
     from app.api import Assistant
-    from vectorstore.store import Passage
 
 log = logging.getLogger(__name__)
 
@@ -24,43 +25,7 @@ EXAMPLES = [
     "What did Thierry Breton announce about AI?",
     "Apa itu Dewan Kemitraan Digital UE-Jepang?",
 ]
-EMPTY_SOURCES = "<div class='kabar-sources'><em>Sources appear here when you ask a question.</em></div>"
-
-
-def _highlighted(text: str, evidence: list[str]) -> str:
-    """Escaped passage text with its supporting sentences marked (escaping first, so nothing runs)."""
-    shown = html.escape(text)
-    for sentence in evidence:
-        escaped = html.escape(sentence)
-        shown = shown.replace(escaped, f"<mark>{escaped}</mark>", 1)
-    return shown
-
-
-def _card(number: int, passage: "Passage", cited: bool, evidence: list[str] = ()) -> str:
-    """One source card; every article field is escaped, so article HTML is shown, never run."""
-    facts = " · ".join(html.escape(x) for x in (passage.outlet, passage.date) if x)
-    link = (f"<a href='{html.escape(passage.url, quote=True)}' target='_blank' rel='noopener noreferrer'>link</a>"
-            if passage.url.startswith(("http://", "https://")) else "")
-    return (
-        f"<div class='kabar-card{' kabar-cited' if cited else ''}' id='source-{number}'>"
-        f"<div><strong>[{number}] {html.escape(passage.title or 'Untitled')}</strong> {facts} {link}</div>"
-        f"<div class='kabar-passage'>{_highlighted(passage.text, list(evidence))}</div></div>"
-    )
-
-
-def render_sources(passages: list["Passage"], cited: dict[int, list[str]] | None = None,
-                   spans: dict[int, list[str]] | None = None) -> str:
-    """Numbered cards, each passage's best sentence marked while the model writes; once the answer is
-    verified only the cited ones remain, with the evidence of the answer marked."""
-    if not passages:
-        return "<div class='kabar-sources'><em>No matching passages in the archive.</em></div>"
-    marked = cited if cited is not None else (spans or {})
-    cards = [
-        _card(i, p, cited is not None, marked.get(i, []))
-        for i, p in enumerate(passages, start=1)
-        if cited is None or i in cited
-    ]
-    return "<div class='kabar-sources'>" + "".join(cards) + "</div>"
+EMPTY_SOURCES = empty_sources()  # English; the page swaps in the browser's language on load
 
 
 def pairs_from_history(history: list) -> list[tuple[str, str]]:
@@ -77,7 +42,7 @@ def pairs_from_history(history: list) -> list[tuple[str, str]]:
         if role == "user":
             pending = text(message)
         elif role == "assistant" and pending is not None:
-            pairs.append((pending, text(message)))
+            pairs.append((pending, plain_answer(text(message))))  # the model rereads the words, not the cards
             pending = None
     return pairs
 
@@ -93,59 +58,64 @@ def api_history(history) -> list[dict]:
     return messages
 
 
-# shown under the draft while the claim judge reads it: the final answer may drop sentences
-CHECKING = {"en": "⏳ Checking each sentence against its source…", "id": "⏳ Memeriksa setiap kalimat dengan sumbernya…"}
+ERROR = {"en": "⚠️ Something went wrong while answering. The details are in the server log.",
+         "id": "⚠️ Terjadi kesalahan saat menjawab. Rinciannya ada di log server."}
 
 
 def respond(assistant: "Assistant", message: str, history: list) -> Iterator[tuple[str, str]]:
-    """Stream (answer so far, sources panel) pairs for one question."""
-    text, passages, spans = "", [], {}
+    """Stream (answer message so far, sources panel) pairs for one question, each step said as it starts."""
+    pairs = pairs_from_history(history)
+    progress, shown = Progress(detect_language(message)), _Shown(len(pairs) + 1)
+    language = progress.language
     try:
-        for event in assistant.stream(message, pairs_from_history(history)):
-            if isinstance(event, Retrieved):
-                passages, spans = event.passages, event.spans
-                yield "…", render_sources(passages, spans=spans)
-            elif isinstance(event, Token):
-                text += event.text
-                yield text, render_sources(passages, spans=spans)
-            elif isinstance(event, Checking) and text:
-                yield f"{text}\n\n{CHECKING[detect_language(message)]}", render_sources(passages, spans=spans)
-            elif isinstance(event, Answer):
-                yield _final_text(event), render_sources(passages, {s.number: s.evidence for s in event.sources})
+        yield progress.line("searching"), empty_sources(language)
+        for event in assistant.stream(message, pairs):
+            update = shown.update(event, progress)
+            if update is not None:
+                yield update
     except KabarError as err:
-        yield f"⚠️ {err}", render_sources(passages)
+        yield f"⚠️ {err}", shown.panel(language)
     except Exception:  # the page shows a readable message; the log keeps the details
         log.exception("chat failed")
-        yield "⚠️ Something went wrong while answering. The details are in the server log.", render_sources(passages)
+        yield ERROR[language], shown.panel(language)
 
 
-def _final_text(answer: Answer) -> str:
-    """Refusals carry a visible note; citations become links to their source cards."""
+class _Shown:
+    """What one answer has shown so far: its draft and passages, and its number in the conversation."""
+
+    def __init__(self, answer_number: int):
+        self.number, self.text, self.passages, self.spans = answer_number, "", [], {}
+
+    def panel(self, language: str, cited: dict[int, list[str]] | None = None) -> str:
+        """The live sources panel; before any search, the empty one (no "no matching passages" for a typo)."""
+        if not self.passages and cited is None:
+            return empty_sources(language)
+        return render_sources(self.passages, cited, self.spans, language)
+
+    def update(self, event, progress: Progress) -> tuple[str, str] | None:
+        """The page's (message, panel) for one chat event; None for events the page does not show."""
+        language = progress.language
+        if isinstance(event, Stage):
+            return progress.under(self.text, event.name), self.panel(language)
+        if isinstance(event, Retrieved):
+            self.passages, self.spans = event.passages, event.spans
+            return progress.line("reading", len(self.passages)), self.panel(language)
+        if isinstance(event, Token):
+            self.text += event.text
+            return progress.under(self.text, "writing"), self.panel(language)
+        if isinstance(event, Checking):
+            return progress.under(self.text, "checking"), self.panel(language)
+        if isinstance(event, Answer):
+            cited = {s.number: s.evidence for s in event.sources}
+            return final_message(event, self.number), self.panel(language, cited)
+        return None
+
+
+def final_message(answer: Answer, answer_number: int) -> str:
+    """Refusals carry a visible note; an answer's [n] link to its own cards, kept under it in the message."""
     if answer.refused:
         return f"ℹ️ {answer.text}"
-    return re.sub(r"\[(\d+)\]", r"[[\1]](#source-\1)", answer.text)
-
-
-CSS = """
-.kabar-card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px; margin-bottom: 8px;}
-.kabar-cited {border-color: var(--color-accent);}
-.kabar-passage mark {background: #fde68a; color: inherit; border-radius: 2px;}
-.kabar-passage {white-space: pre-wrap; font-size: 0.9em; max-height: 14em; overflow-y: auto;}
-.kabar-heading {font-weight: 600; font-size: 1.1em;}
-"""
-
-
-LABELS = {
-    "en": {"intro": "Ask your news archive, in English or Bahasa Indonesia.", "chat": "Chat", "sources": "Sources",
-           "documents_tab": "Documents", "upload": "Add articles (.txt .md .html .pdf .docx .jsonl)",
-           "add": "Add to the archive", "documents": "Articles in the archive", "choose": "Article to delete",
-           "delete": "Delete", "new_chat": "New chat"},
-    "id": {"intro": "Tanyakan arsip berita Anda, dalam bahasa Indonesia atau Inggris.", "chat": "Obrolan",
-           "sources": "Sumber", "documents_tab": "Dokumen",
-           "upload": "Tambah artikel (.txt .md .html .pdf .docx .jsonl)", "add": "Tambahkan ke arsip",
-           "documents": "Artikel dalam arsip", "choose": "Artikel yang akan dihapus", "delete": "Hapus",
-           "new_chat": "Obrolan baru"},
-}
+    return linked(answer.text, answer_number) + answer_sources(answer, answer_number)
 
 
 def build_ui(assistant: "Assistant") -> "gr.Blocks":
@@ -171,17 +141,35 @@ def build_ui(assistant: "Assistant") -> "gr.Blocks":
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=320):
                     sources = gr.HTML(EMPTY_SOURCES, render=False, elem_id="sources")
-                    chatbot = gr.Chatbot(elem_id="chat", height=520, render_markdown=True)
+                    chatbot = gr.Chatbot(elem_id="chat", height=520, render_markdown=True, show_label=False)
                     history = gr.JSON(None, visible=False, label="history")  # /ask's history, for API callers only
-                    gr.ChatInterface(fn=answer, chatbot=chatbot, additional_inputs=[history],
+                    question = gr.Textbox(label=labels("question"), scale=7, submit_btn=True, stop_btn=True,
+                                          placeholder=labels("chat_interface.message_placeholder"))
+                    gr.ChatInterface(fn=answer, chatbot=chatbot, textbox=question, additional_inputs=[history],
                                      additional_outputs=[sources], examples=[[q] for q in EXAMPLES],
                                      api_name="ask", fill_height=True)
                     new_chat = gr.Button(labels("new_chat"), size="sm", elem_id="new-chat")
                 with gr.Column(scale=2, min_width=320):
                     gr.Markdown(labels("sources"), elem_classes=["kabar-heading"])
                     sources.render()
-            new_chat.click(lambda: ([], EMPTY_SOURCES), outputs=[chatbot, sources], api_name=False)
+            _wire_fresh_panel(demo, chatbot, new_chat, sources)
         with gr.Tab(labels("documents_tab")):
             build_documents_tab(assistant, labels, demo)
     demo.kabar_i18n = labels
     return demo
+
+
+def _wire_fresh_panel(demo, chatbot, new_chat, sources) -> None:
+    """The empty sources panel in the browser's language on load, and again when a chat is cleared
+    (New chat, or the chat's own trash icon): an old answer's cards never stay beside a new chat."""
+    @with_request
+    def fresh(request) -> str:
+        return empty_sources(request_language(request))
+
+    @with_request
+    def cleared(request) -> tuple[list, str]:
+        return [], fresh(request)
+
+    demo.load(fresh, outputs=sources, api_name=False)
+    chatbot.clear(fresh, outputs=sources, api_name=False)
+    new_chat.click(cleared, outputs=[chatbot, sources], api_name=False)

@@ -46,5 +46,5 @@ def test_upload_list_answer_and_delete_through_the_page_api(web_url, assistant, 
     answer, sources = client.predict("Berapa harga beras medium di Pasar Cipinang?", api_name="/ask")
     assert "Cipinang" in sources and "11.200" in answer, answer
     doc_id = next(d.doc_id for d in assistant.documents() if d.title == "Harga Beras di Pasar Cipinang Turun Lagi")
-    assert client.predict(doc_id, api_name="/delete") == "Deleted."
+    assert client.predict(doc_id, api_name="/delete") == "Deleted “Harga Beras di Pasar Cipinang Turun Lagi”."
     assert all(not d.title == "Harga Beras di Pasar Cipinang Turun Lagi" for d in assistant.documents())

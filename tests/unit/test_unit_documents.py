@@ -80,13 +80,15 @@ def test_delete_by_a_unique_title_is_refused_too(api):
 
 
 def test_web_page_deletes_by_id_with_the_file(api):
-    from app.web_documents import delete
+    from app.web_documents import confirmation, delete
 
     client, kb, uploads = api
     upload(client, "gula.txt", GULA)
     assert "delete by id" in delete(kb, "Harga Gula Turun")
     doc_id = next(d.doc_id for d in kb.documents() if d.title == "Harga Gula Turun")
-    assert delete(kb, doc_id) == "Deleted." and not list(uploads.glob("*/gula.txt"))
+    assert confirmation(kb, doc_id)[0].startswith("Delete “Harga Gula Turun”")
+    assert confirmation(kb, doc_id, "id")[0].startswith("Hapus “Harga Gula Turun”")
+    assert delete(kb, doc_id) == "Deleted “Harga Gula Turun”." and not list(uploads.glob("*/gula.txt"))
     assert delete(kb, doc_id) == "That document was already gone."
 
 

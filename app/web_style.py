@@ -1,0 +1,53 @@
+"""The page's look and its one small script: readable marks in light and dark, and [n] links that open their card."""
+from __future__ import annotations
+
+# Gradio puts .dark on the page when the OS (or ?__theme=dark) asks for dark: the marks get explicit colours in
+# both, since a pale background with the theme's light text was unreadable in dark mode.
+CSS = """
+.kabar-card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px 8px; margin: 6px 0;}
+.kabar-cited {border-color: var(--color-accent);}
+.kabar-article {margin-bottom: 10px;}
+.kabar-article-title {margin-bottom: 2px;}
+.kabar-facts {color: var(--body-text-color-subdued); font-size: 0.9em;}
+.kabar-number {font-weight: 600;}
+.kabar-passage {white-space: pre-wrap; font-size: 0.9em;}
+#sources .kabar-card {max-height: 14em; overflow-y: auto;}
+.kabar-sources mark, .kabar-passage mark {background: #fde68a; color: #1f2937; border-radius: 2px; padding: 0 1px;}
+.dark .kabar-sources mark, .dark .kabar-passage mark {background: #854d0e; color: #fef9c3;}
+.kabar-answer-sources summary {cursor: pointer; font-weight: 600;}
+.kabar-target {outline: 2px solid var(--color-accent); outline-offset: 2px;}
+.kabar-stage {color: var(--body-text-color-subdued); font-style: italic;}
+.kabar-heading {font-weight: 600; font-size: 1.1em;}
+"""
+
+# Seconds keep counting on the newest progress line while an answer runs (the server sends a new line only
+# when the step changes), and an [n] link opens its answer's collapsed source list and scrolls to the card.
+HEAD = """<script>
+(() => {
+  const running = () => {
+    const stop = document.querySelector("[data-testid='stop-button']");
+    return stop !== null && stop.offsetParent !== null;
+  };
+  const started = new WeakMap();  // seconds element -> when its answer started, by the server's count
+  setInterval(() => {
+    if (!running()) return;
+    const all = document.querySelectorAll(".kabar-stage .kabar-seconds");
+    const seconds = all[all.length - 1];
+    if (!seconds) return;
+    if (!started.has(seconds)) started.set(seconds, Date.now() - parseInt(seconds.textContent, 10) * 1000);
+    seconds.textContent = Math.floor((Date.now() - started.get(seconds)) / 1000) + " s";
+  }, 1000);
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest("a[href^='#source-a']");
+    const card = link && document.getElementById(link.getAttribute("href").slice(1));
+    if (!card) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const list = card.closest("details");
+    if (list) list.open = true;
+    card.scrollIntoView({block: "center"});
+    document.querySelectorAll(".kabar-target").forEach((old) => old.classList.remove("kabar-target"));
+    card.classList.add("kabar-target");
+  }, true);
+})();
+</script>"""
