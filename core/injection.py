@@ -37,8 +37,10 @@ _PATTERNS = [
     r"\b(jika|bila|kalau|apabila|saat|ketika)\s+(kamu\s+|anda\s+)?ditanya\b[^.!?]{0,80}\b(jawab|katakan|balas|sebut)(lah|kan)?\b",
 ]
 _INSTRUCTION = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE)
-# a role label or header on a line of its own: the order is in the sentence after it
-_BARE_HEADER = re.compile(r"^\W*(#{1,6}\s*\w+(\s+\w+)?|" + _ROLES + r"\s*[:：]?)\W*$", re.IGNORECASE)
+# a role label or header on a line of its own, or ending its sentence ('Dokumen itu berbunyi, "### Instruction'):
+# the order is in the sentence after it
+_BARE_HEADER = re.compile(r"^\W*(#{1,6}\s*\w+(\s+\w+)?|" + _ROLES + r"\s*[:：]?)\W*$|"
+                          r"(#{1,6}\s*\w+(\s+\w+)?|" + _ROLES + r"\s*[:：])\W*$", re.IGNORECASE)
 
 
 def addresses_the_assistant(sentence: str) -> bool:
@@ -52,7 +54,7 @@ def order_indexes(sentences: list[str]) -> set[int]:
     for index, sentence in enumerate(sentences):
         if addresses_the_assistant(sentence):
             found.add(index)
-            if _BARE_HEADER.match(sentence):
+            if _BARE_HEADER.search(sentence):
                 found.add(index + 1)
     return {i for i in found if i < len(sentences)}
 
