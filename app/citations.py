@@ -18,6 +18,7 @@ SCALES = {"ribu": 3, "thousand": 3, "rb": 3, "k": 3, "juta": 6, "million": 6, "j
 SCALE_WORDS = {"en": {3: "thousand", 6: "million", 9: "billion", 12: "trillion"},
                "id": {3: "ribu", 6: "juta", 9: "miliar", 12: "triliun"}}
 INDONESIAN_SCALES = frozenset("ribu rb juta jt miliar milyar triliun".split())
+_ACRONYM = re.compile(r"[A-Z][A-Z0-9]{1,5}")
 _TRAILING = frozenset("on in at of to for from by with and or the a an di ke dari pada dan atau yang untuk dengan".split())
 
 
@@ -114,6 +115,25 @@ def unknown_names(text: str, known_text: str, same_language: bool) -> list[str]:
             if (same_language or len(run) > 1) and not any(w.lower() in known for w in run)]
 
 
+def _proper_names(sentences: Sequence[str]) -> set[str]:
+    """Words a text writes as names: capitalised after a sentence's first word, or acronyms ("JSR", "UE")."""
+    found = {w for sentence in sentences for run in _name_runs(sentence) for w in run}
+    return found | {w for sentence in sentences for w in _WORD.findall(sentence) if _ACRONYM.fullmatch(w)}
+
+
+def misplaced_names(text: str, passage_sentences: Sequence[str], row: int, question: str = "") -> list[str]:
+    """Names of the passage that the claim uses but its evidence (the closest sentence and its neighbours) lacks:
+    the claim pins on one actor what the passage says of another ("JSR announced export restrictions" where
+    the passage says the Netherlands did, and names JSR sentences away). The question's names are exempt."""
+    names = _proper_names(passage_sentences)
+    nearby = " ".join([question, *passage_sentences[max(row - 1, 0): row + 2]])
+    near = {w.lower() for w in _WORD.findall(nearby)}
+    words = _WORD.findall(CITATION.sub(" ", text))
+    runs = _name_runs(text) + ([[words[0]]] if words and _ACRONYM.fullmatch(words[0]) else [])
+    return [" ".join(run) for run in runs
+            if any(w in names for w in run) and not any(w.lower() in near for w in run)]
+
+
 def unfinished(text: str) -> bool:
     """A sentence cut off before its point ("will hold its first meeting on [2].")."""
     words = re.findall(r"\w+(?:-\w+)*", CITATION.sub(" ", text))  # "1940-an" is one word
@@ -145,14 +165,22 @@ def check_sentences(
         return []
     bare = [CITATION.sub("", s).strip() for s in sentences]
     vectors = embed(bare)
+    rows_of = [split_sentences(p) or [p] for p in passages]
+
+    def placed(i: int, text: str, vector: np.ndarray) -> bool:
+        rows = np.atleast_2d(passage_vectors[i]) @ vector
+        if len(rows) != len(rows_of[i]):  # one vector for the whole passage: no sentence to place names by
+            return True
+        return not misplaced_names(text, rows_of[i], int(np.argmax(rows)), question)
 
     def verdict(indexes: list[int], text: str, vector: np.ndarray) -> tuple[bool, float]:
         similarity = max(float(np.max(np.atleast_2d(passage_vectors[i]) @ vector)) for i in indexes)
         numbers_found = all(any(num in numbers_in(passages[i]) for i in indexes) for num in numbers_in(text))
         cited_text = " ".join(passages[i] for i in indexes)
         names_found = not unknown_names(text, f"{question} {cited_text}", same_language(text, passages[indexes[0]]))
+        names_placed = any(placed(i, text, vector) for i in indexes)
         scale_found = not scale_mismatch(text, cited_text)
-        return similarity >= min_support and numbers_found and names_found and scale_found, similarity
+        return similarity >= min_support and numbers_found and names_found and names_placed and scale_found, similarity
 
     checked, seen = [], set()
     for sentence, text, vector in zip(sentences, bare, vectors):

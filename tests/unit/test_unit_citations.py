@@ -217,3 +217,32 @@ def test_a_scale_the_passage_gives_two_ways_is_not_guessed():
     [trillion] = check_sentences("It was worth 6.3 trillion dollars [1].", passages, np.array([[1.0, 0.0]]), embed,
                                  SUPPORT)
     assert "trillion" in trillion.text and not trillion.supported
+
+
+ARTICLE_SENTENCES = [
+    "Faktanya, minggu lalu, dana yang didukung oleh pemerintah Jepang mengusulkan akuisisi JSR senilai $6.3 miliar.",
+    "UE juga telah berupaya untuk memperkuat industri semikonduktornya.",
+    "Kepentingan bersama terhadap semikonduktor ini dapat menjadi landasan yang kuat.",
+    "Pekan lalu, Belanda, rumah bagi ASML, mengumumkan pembatasan ekspor baru pada peralatan semikonduktor canggih.",
+]
+
+
+def test_a_name_the_passage_puts_elsewhere_is_a_role_swap():
+    from app.citations import misplaced_names
+
+    assert misplaced_names("JSR announced new export restrictions [1].", ARTICLE_SENTENCES, row=3) == ["JSR"]
+    assert misplaced_names("Pemerintah Belanda dan JSR mengumumkan pembatasan.", ARTICLE_SENTENCES, row=3) == ["JSR"]
+    assert not misplaced_names("ASML was named with the new export restrictions.", ARTICLE_SENTENCES, row=3)
+    assert not misplaced_names("JSR was to be acquired for $6.3 billion.", ARTICLE_SENTENCES, row=0)
+    assert not misplaced_names("Which country did JSR work with? It announced restrictions.", ARTICLE_SENTENCES,
+                               row=3, question="What did JSR announce?")
+
+
+def test_check_sentences_drops_the_swapped_actor_and_keeps_the_right_one():
+    passage = " ".join(ARTICLE_SENTENCES)
+    rows = np.eye(4)  # one row per sentence: the fake embed points each claim at the export sentence
+    embed = lambda texts: np.array([[0.0, 0.0, 0.0, 1.0] for _ in texts])  # noqa: E731
+    swapped, right = check_sentences("JSR announced new export restrictions [1]. ASML's country announced them [1].",
+                                     [passage], [rows], embed, SUPPORT)
+    assert not swapped.supported
+    assert right.supported
