@@ -117,7 +117,7 @@ def build_documents_tab(assistant: "Assistant", labels, demo) -> None:
                     elem_id="upload-files")
     add = gr.Button(labels("add"), variant="primary")
     result = gr.Markdown(elem_id="upload-result")
-    table = gr.Dataframe(value=table_value(assistant, "en"), interactive=False, wrap=True,
+    table = gr.Dataframe(value=table_value(assistant, "en"), interactive=False, wrap=True, show_search="search",
                          label=labels("documents"), elem_id="documents-table",
                          column_widths=["30%", "14%", "12%", "8%", "36%"])
     with gr.Row():
@@ -164,9 +164,9 @@ def _wire(assistant: "Assistant", demo, widgets) -> None:
 
     demo.load(refreshed, outputs=[table, choice], api_name=False)  # each visit sees the current archive
     add.click(add_files, inputs=files, outputs=result, api_name="upload") \
-        .then(refreshed, outputs=[table, choice]).then(lambda: None, outputs=files, api_name=False)
+        .then(refreshed, outputs=[table, choice], api_name=False).then(lambda: None, outputs=files, api_name=False)
     remove.click(ask_first, inputs=choice, outputs=[confirm_box, question, result], api_name=False)
     yes.click(lambda: gr.update(visible=False), outputs=confirm_box, api_name=False) \
         .then(delete_document, inputs=choice, outputs=result, api_name="delete") \
-        .then(refreshed, outputs=[table, choice])
+        .then(refreshed, outputs=[table, choice], api_name=False)
     no.click(kept, outputs=[confirm_box, result], api_name=False)

@@ -7,7 +7,6 @@ LABELS = {
            "documents_tab": "Documents", "upload": "Add articles (.txt .md .html .pdf .docx .jsonl)",
            "add": "Add to the archive", "documents": "Articles in the archive", "choose": "Article to delete",
            "delete": "Delete", "new_chat": "New chat", "question": "Your question",
-           "chat_interface.message_placeholder": "Type a message...",
            "confirm": "Yes, delete it", "cancel": "Cancel",
            "col_title": "Title", "col_outlet": "Outlet", "col_date": "Date", "col_chunks": "Chunks", "col_id": "Id"},
     "id": {"intro": "Tanyakan arsip berita Anda, dalam bahasa Indonesia atau Inggris.", "chat": "Obrolan",

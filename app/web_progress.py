@@ -8,11 +8,13 @@ from app.web_sources import STAGE_START
 STAGES = {
     "en": {"searching": "🔎 Searching the archive…",
            "rewriting": "✏️ Rewriting your follow-up so it stands alone…",
-           "reading": "📖 Reading {count} passages…", "writing": "✍️ Writing…",
+           "reading": "📖 Reading {count} passages…", "reading_one": "📖 Reading 1 passage…",
+           "writing": "✍️ Writing…",
            "checking": "⏳ Checking each sentence against its source…"},
     "id": {"searching": "🔎 Mencari di arsip…",
            "rewriting": "✏️ Menulis ulang pertanyaan lanjutan Anda agar berdiri sendiri…",
-           "reading": "📖 Membaca {count} bagian…", "writing": "✍️ Menulis…",
+           "reading": "📖 Membaca {count} bagian…", "reading_one": "📖 Membaca 1 bagian…",
+           "writing": "✍️ Menulis…",
            "checking": "⏳ Memeriksa setiap kalimat dengan sumbernya…"},
 }
 
@@ -29,7 +31,8 @@ class Progress:
     def line(self, stage: str, count: int = 0) -> str:
         """One stage in the question's language, with the seconds since the question was asked."""
         elapsed = int(self._clock() - self._start)
-        text = STAGES[self.language][stage].format(count=count)
+        key = "reading_one" if stage == "reading" and count == 1 else stage
+        text = STAGES[self.language][key].format(count=count)
         return (f"{STAGE_START} kabar-stage-{stage}'>{text} "
                 f"<span class='kabar-seconds'>{elapsed} s</span></span>")
 

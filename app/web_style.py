@@ -21,7 +21,8 @@ CSS = """
 """
 
 # Seconds keep counting on the newest progress line while an answer runs (the server sends a new line only
-# when the step changes), and an [n] link opens its answer's collapsed source list and scrolls to the card.
+# when the step changes), an [n] link opens its answer's collapsed source list and scrolls to the card, and a
+# side-panel card scrolls to its evidence.
 HEAD = """<script>
 (() => {
   const running = () => {
@@ -37,6 +38,16 @@ HEAD = """<script>
     if (!started.has(seconds)) started.set(seconds, Date.now() - parseInt(seconds.textContent, 10) * 1000);
     seconds.textContent = Math.floor((Date.now() - started.get(seconds)) / 1000) + " s";
   }, 1000);
+  // a card in the side panel scrolls inside its box to its highlighted evidence, which can sit below the fold
+  new MutationObserver(() => {
+    document.querySelectorAll("#sources .kabar-card").forEach((card) => {
+      const mark = card.querySelector("mark");
+      if (mark && card.dataset.scrolled !== mark.textContent) {
+        card.dataset.scrolled = mark.textContent;
+        card.scrollTop = mark.offsetTop - card.offsetTop - 8;
+      }
+    });
+  }).observe(document.documentElement, {childList: true, subtree: true});
   document.addEventListener("click", (event) => {
     const link = event.target.closest && event.target.closest("a[href^='#source-a']");
     const card = link && document.getElementById(link.getAttribute("href").slice(1));

@@ -18,8 +18,9 @@ pytestmark = pytest.mark.integration
 
 RICE = Passage("c1", "Cuaca cerah di Jakarta. Harga beras medium turun menjadi Rp 11.200 per kilogram.", "d1",
                title="Harga Beras Turun", outlet="Kompas", date="2024-03-01", url="https://example.com/beras")
-RICE_2 = Passage("c2", "Panen raya di Jawa Tengah membuat pasokan beras melimpah.", "d1", title="Harga Beras Turun",
-                 outlet="Kompas", date="2024-03-01", url="https://example.com/beras")
+FILLER = " ".join(f"Pedagang ke-{i} di Cipinang menata karung beras sejak subuh." for i in range(1, 25))
+RICE_2 = Passage("c2", f"{FILLER} Panen raya di Jawa Tengah membuat pasokan beras melimpah.", "d1",
+                 title="Harga Beras Turun", outlet="Kompas", date="2024-03-01", url="https://example.com/beras")
 SUGAR = Passage("c3", "Harga gula pasir naik menjadi Rp 18.000 per kilogram.", "d2", title="Harga Gula Naik",
                 outlet="Tempo", date="2024-03-02")
 # a finished answer: a refusal (ℹ️), an error (⚠️), or cards under it; drafts carry a progress line
@@ -54,7 +55,7 @@ class ScriptedChat:
                          [Source(1, SUGAR, ["Harga gula pasir naik menjadi Rp 18.000 per kilogram."])], language="id")
         elif "beras" in question.lower() or "rice" in question.lower():
             language = "id" if "beras" in question.lower() else "en"
-            yield Retrieved([RICE, SUGAR, RICE_2], question, {1: ["Harga beras medium turun menjadi Rp 11.200 per kilogram."]})
+            yield Retrieved([RICE, SUGAR, RICE_2], question, {1: [RICE.text.split(". ")[1]]})
             for piece in ("Harga beras turun ", "menjadi Rp 11.200 [1], ", "karena panen raya [3]."):
                 yield Token(piece)
             yield Checking()
@@ -140,10 +141,18 @@ def test_each_answer_keeps_its_own_sources_and_says_its_steps(browser, scripted,
     url, chat, _kb = scripted
     page = open_page(browser, url)
     bots = page.locator("[data-testid='bot']")
+    expect(page.locator("textarea")).to_have_attribute("placeholder", "Type a message...")  # Gradio empties it later
     first = finished(page, send(page, "Berapa harga beras?"))
     assert first.locator("a[href='#source-a1-1']").count() == 1 and first.locator("#source-a1-3").count() == 1
     assert first.locator(".kabar-article-title").count() == 1, "two passages of one article under one title"
     assert "Kompas · 2024-03-01" in first.locator(".kabar-article-title").text_content()  # collapsed: no innerText
+    page.wait_for_function("""() => {  // the evidence at the end of a long passage is scrolled into its box
+      const card = Array.from(document.querySelectorAll("#sources .kabar-card")).find(c => c.innerText.includes("[3]"));
+      const mark = card && card.querySelector("mark");
+      if (!mark) return false;
+      const box = card.getBoundingClientRect(), seen = mark.getBoundingClientRect();
+      return card.scrollTop > 0 && seen.top >= box.top && seen.bottom <= box.bottom;
+    }""", timeout=10_000)
     chat.hold.clear()  # the follow-up's rewrite waits until the page has shown it
     index = send(page, "Dan harga gula?")
     page.wait_for_function("""i => { const bot = document.querySelectorAll("[data-testid='bot']")[i];
@@ -188,7 +197,7 @@ def test_an_indonesian_phone_sees_indonesian_labels_and_confirms_a_delete(browse
     url, _chat, kb = scripted
     page = open_page(browser, url, locale="id-ID", width=390)
     expect(page.locator("#sources")).to_contain_text("Sumber muncul di sini saat Anda bertanya.")
-    assert page.locator("textarea").get_attribute("placeholder") == "Ketik pesan…"
+    expect(page.locator("textarea")).to_have_attribute("placeholder", "Ketik pesan…")
     text = page.locator("body").inner_text()
     for english in ("Sources appear here", "Type a message", "Chatbot", "Textbox", "New chat"):
         assert english not in text, english

@@ -135,7 +135,7 @@ def test_the_steps_are_said_in_the_question_s_language_with_seconds():
     shown = [text for text, _panel in respond(Scripted(*events), "And last week?", [("Rice?", "Down [1].")])]
     assert [s.split(">")[1].split(" <")[0] for s in shown[:4]] == [
         "🔎 Searching the archive…", "✏️ Rewriting your follow-up so it stands alone…",
-        "🔎 Searching the archive…", "📖 Reading 1 passages…"]
+        "🔎 Searching the archive…", "📖 Reading 1 passage…"]
     assert shown[4].startswith("Rice fell [1].") and "✍️ Writing…" in shown[4] and "Checking each" in shown[5]
     ticks = iter([100.0, 107.9])
     assert "kabar-stage-writing'>✍️ Menulis… <span class='kabar-seconds'>7 s</span>" in \
@@ -186,3 +186,11 @@ def test_upload_reports_speak_the_browser_s_language_and_count_chunks_right():
     assert _outcome(one, MESSAGES["en"]) == "added (1 chunk)"
     assert _outcome(one, MESSAGES["id"]) == "ditambahkan (1 potongan)"
     assert set(MESSAGES["en"]) == set(MESSAGES["id"])
+
+
+def test_events_the_page_does_not_know_are_skipped():
+    from app.events import Answer
+    from app.web import respond
+
+    shown = list(respond(Scripted(object(), Answer("q", "Beras turun [1].")), "Berapa harga beras?", []))
+    assert len(shown) == 2 and shown[-1][0] == "Beras turun [[1]](#source-a1-1)."
