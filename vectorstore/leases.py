@@ -114,6 +114,11 @@ class WriterLeases:
                 except Exception as err:  # not renewed any more, so it expires by itself
                     log.warning("could not release writer lease %s: %s", lease.id, err)
 
+    def use(self, collection) -> None:
+        """Go on through a reopened handle of the same collection (see DiskGeneration)."""
+        with self._lock:
+            self._collection = collection
+
     def fresh(self, lease: Lease) -> bool:
         """Whether no cleaner can yet have judged this lease expired (a stalled writer must rewrite first)."""
         return time.time() - lease.renewed < COMMIT_MARGIN

@@ -16,8 +16,9 @@ import logging
 from typing import TYPE_CHECKING, Iterable, Optional
 
 from core.errors import StoreUnavailable
-from vectorstore.chroma import _Guarded, describe_store, make_chroma_client  # noqa: F401 (re-exported)
-from vectorstore.leases import LEASE_SUFFIX, WriterLeases
+from vectorstore.chroma import (REGISTRY_SUFFIX, DiskGeneration, _Guarded, describe_store,  # noqa: F401
+                                make_chroma_client, open_collections)
+from vectorstore.leases import WriterLeases
 from vectorstore.records import DocumentRecord, DocumentWrite, Passage, chunk_id  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from vectorstore.keyword import KeywordIndex
 
 log = logging.getLogger(__name__)
-REGISTRY_SUFFIX = "_documents"
 WRITE_BATCH = 1024  # chunks per Chroma call: each call costs ~40 ms whatever its size (max 5,461)
 
 
@@ -33,18 +33,26 @@ class ChunkStore:
     """Chunks and the document registry in two Chroma collections; vectors are computed by callers."""
 
     def __init__(self, client, collection: str, keyword: Optional["KeywordIndex"] = None,
-                 where: str = "the Chroma store"):
-        # embedding_function=None: Chroma must never fall back to its downloading default.
-        chunks = client.get_or_create_collection(
-            collection, embedding_function=None, configuration={"hnsw": {"space": "cosine", "ef_construction": 200, "ef_search": 200}}
-        )
-        registry = client.get_or_create_collection(collection + REGISTRY_SUFFIX, embedding_function=None)
-        leases = client.get_or_create_collection(collection + LEASE_SUFFIX, embedding_function=None)
-        self._chunks, self._registry = _Guarded(chunks, where), _Guarded(registry, where)
-        self.leases = WriterLeases(_Guarded(leases, where))
+                 where: str = "the Chroma store", generation: Optional[DiskGeneration] = None):
+        self._name, self._where, self._generation = collection, where, generation
+        self._chunks, self._registry, leases = open_collections(client, collection, where)
+        self.leases = WriterLeases(leases)
         self.keyword = keyword
         if keyword is not None:
             keyword.sync(self)
+
+    def _see_other_writers(self) -> None:
+        """Reopen Chroma if another process on this data directory has committed since (DiskGeneration):
+        its chunks are in the shared metadata but not in the vector index this client loaded."""
+        if self._generation is not None and self._generation.others_wrote():
+            self._chunks, self._registry, leases = open_collections(self._generation.reopen(), self._name,
+                                                                    self._where)
+            self.leases.use(leases)
+
+    def _committed(self) -> None:
+        """Tell other processes on this data directory that the store changed."""
+        if self._generation is not None:
+            self._generation.bump()
 
     # --- registry -----------------------------------------------------------------------------
     def documents(self) -> list[DocumentRecord]:
@@ -97,6 +105,7 @@ class ChunkStore:
                 self._upsert_chunks(writes)
             self._registry.upsert(ids=[w.record.doc_id for w in writes], embeddings=[[1.0]] * len(writes),
                                   metadatas=[w.record.to_metadata() for w in writes])  # the commit point
+        self._committed()
         doc_ids = [w.record.doc_id for w in writes]
         self._clean(doc_ids)
         self._index_keywords(doc_ids, {w.record.doc_id: ((w.record.version, w.record.write), w.ids, w.texts)
@@ -130,6 +139,8 @@ class ChunkStore:
         live = self._live_filter(metadatas)
         stale = [i for i, m in zip(ids, metadatas) if not live(m) and m.get("write", "") not in claimed]
         self.delete_chunks(stale)
+        if stale:
+            self._committed()
         return len(stale)
 
     def delete_chunks(self, ids: list[str]) -> None:
@@ -144,6 +155,7 @@ class ChunkStore:
         """Remove a document: registry first (the commit point), then the chunks no live writer claims."""
         existed = self.document(doc_id) is not None
         self._registry.delete(ids=[doc_id])
+        self._committed()
         self._clean([doc_id])
         self._index_keywords([doc_id])
         return existed
@@ -177,6 +189,7 @@ class ChunkStore:
         """Live chunks by id, with their vectors (keyword hits need them for checking answers)."""
         if not chunk_ids:
             return {}
+        self._see_other_writers()
         got = self._with_vectors(chunk_ids)
         live = self._live_filter(got["metadatas"])
         return {
@@ -187,8 +200,9 @@ class ChunkStore:
 
     def _with_vectors(self, chunk_ids: list[str]) -> dict:
         """Chunks with their vectors. On disk, a chunk another process wrote is in the shared metadata
-        but not in this process's in-memory vector index until it reopens, and Chroma then fails the
-        whole call ("Error finding id"): such chunks are left out instead of failing the search."""
+        but not in this process's in-memory vector index until it reopens (at most REOPEN_EVERY_S after
+        it sees the commit), and Chroma then fails the whole call ("Error finding id"): such chunks
+        are left out instead of failing the search."""
         include = ["documents", "metadatas", "embeddings"]
         try:
             return self._chunks.get(ids=chunk_ids, include=include)
@@ -220,6 +234,7 @@ class ChunkStore:
         first: Chroma answers an empty collection with no rows, and counting cost 13 ms at 100k chunks.)"""
         if k <= 0:
             return []
+        self._see_other_writers()
         fetch = k
         while True:
             rows = self._nearest(vector, fetch)
@@ -257,9 +272,10 @@ def open_store(settings: "Settings") -> ChunkStore:
 
     client = make_chroma_client(settings)
     where = describe_store(settings)
+    generation = None if settings.chroma_host else DiskGeneration(settings)  # a server has one vector index
     try:
         keyword = KeywordIndex(settings.data_dir / f"{settings.chroma_collection}.keyword.sqlite")
-        return ChunkStore(client, settings.chroma_collection, keyword, where=where)
+        return ChunkStore(client, settings.chroma_collection, keyword, where=where, generation=generation)
     except StoreUnavailable:
         raise
     except Exception as err:
