@@ -96,7 +96,7 @@ class _Shown:
         """The page's (message, panel) for one chat event; None for events the page does not show."""
         language = progress.language
         if isinstance(event, Stage):
-            return progress.under(self.text, event.name), self.panel(language)
+            return (progress.under(self.text, event.name), self.panel(language)) if progress.knows(event.name) else None
         if isinstance(event, Retrieved):
             self.passages, self.spans = event.passages, event.spans
             return progress.line("reading", len(self.passages)), self.panel(language)

@@ -28,6 +28,10 @@ class Progress:
         self._clock = clock
         self._start = clock()
 
+    def knows(self, stage: str) -> bool:
+        """A stage the chat service may add later is skipped, not shown as an error."""
+        return stage in STAGES[self.language]
+
     def line(self, stage: str, count: int = 0) -> str:
         """One stage in the question's language, with the seconds since the question was asked."""
         elapsed = int(self._clock() - self._start)

@@ -192,5 +192,8 @@ def test_events_the_page_does_not_know_are_skipped():
     from app.events import Answer
     from app.web import respond
 
-    shown = list(respond(Scripted(object(), Answer("q", "Beras turun [1].")), "Berapa harga beras?", []))
+    from app.events import Stage
+
+    events = (object(), Stage("translating"), Answer("q", "Beras turun [1]."))
+    shown = list(respond(Scripted(*events), "Berapa harga beras?", []))
     assert len(shown) == 2 and shown[-1][0] == "Beras turun [[1]](#source-a1-1)."
