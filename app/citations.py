@@ -19,6 +19,7 @@ SCALE_WORDS = {"en": {3: "thousand", 6: "million", 9: "billion", 12: "trillion"}
                "id": {3: "ribu", 6: "juta", 9: "miliar", 12: "triliun"}}
 INDONESIAN_SCALES = frozenset("ribu rb juta jt miliar milyar triliun".split())
 _ACRONYM = re.compile(r"[A-Z][A-Z0-9]{1,5}")
+ACTOR_SENTENCES = 2
 _TRAILING = frozenset("on in at of to for from by with and or the a an di ke dari pada dan atau yang untuk dengan".split())
 
 
@@ -115,17 +116,21 @@ def unknown_names(text: str, known_text: str, same_language: bool) -> list[str]:
             if (same_language or len(run) > 1) and not any(w.lower() in known for w in run)]
 
 
-def _proper_names(sentences: Sequence[str]) -> set[str]:
-    """Words a text writes as names: capitalised after a sentence's first word, or acronyms ("JSR", "UE")."""
+def _actor_names(sentences: Sequence[str]) -> set[str]:
+    """Words a text writes as names (capitalised after a sentence's first word, or acronyms: "JSR") in at most
+    ``ACTOR_SENTENCES`` of its sentences: the article's topics ("Uni Eropa", "Jepang") are everywhere and
+    are often named otherwise nearby ("UE"); a swapped actor is one mentioned in passing."""
     found = {w for sentence in sentences for run in _name_runs(sentence) for w in run}
-    return found | {w for sentence in sentences for w in _WORD.findall(sentence) if _ACRONYM.fullmatch(w)}
+    found |= {w for sentence in sentences for w in _WORD.findall(sentence) if _ACRONYM.fullmatch(w)}
+    mentions = [{w.lower() for w in _WORD.findall(sentence)} for sentence in sentences]
+    return {w for w in found if sum(w.lower() in words for words in mentions) <= ACTOR_SENTENCES}
 
 
 def misplaced_names(text: str, passage_sentences: Sequence[str], row: int, question: str = "") -> list[str]:
     """Names of the passage that the claim uses but its evidence (the closest sentence and its neighbours) lacks:
     the claim pins on one actor what the passage says of another ("JSR announced export restrictions" where
     the passage says the Netherlands did, and names JSR sentences away). The question's names are exempt."""
-    names = _proper_names(passage_sentences)
+    names = _actor_names(passage_sentences)
     nearby = " ".join([question, *passage_sentences[max(row - 1, 0): row + 2]])
     near = {w.lower() for w in _WORD.findall(nearby)}
     words = _WORD.findall(CITATION.sub(" ", text))

@@ -51,7 +51,7 @@ def standalone_question(llm: "BaseChatModel", question: str, history: Sequence[t
     reply = llm.invoke(prompt).content
     rewritten = reply.strip().splitlines()[0].strip().strip('"') if isinstance(reply, str) and reply.strip() else ""
     rewritten = re.sub(r"^(rewritten question|pertanyaan)\s*:\s*", "", rewritten, flags=re.I)
-    unchanged = rewritten.lower() == question.lower()
+    unchanged = set(terms(rewritten)) <= set(terms(question))  # "And what about X?" -> "What about X?" adds nothing
     if unchanged and len(terms(question)) >= OWN_TOPIC_TERMS:
         return question
     if unchanged or not 3 <= len(rewritten) <= 500:

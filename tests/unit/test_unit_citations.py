@@ -246,3 +246,13 @@ def test_check_sentences_drops_the_swapped_actor_and_keeps_the_right_one():
                                      [passage], [rows], embed, SUPPORT)
     assert not swapped.supported
     assert right.supported
+
+
+def test_the_article_s_topics_are_not_held_to_one_sentence():
+    """'Uni Eropa' is named throughout (and 'UE' nearby): a claim naming it is no swap."""
+    from app.citations import misplaced_names
+
+    sentences = ["Uni Eropa ingin bermitra dengan Jepang.", "Uni Eropa mengurangi risiko.",
+                 "Kebijakan Uni Eropa berubah.", "UE dan Jepang berencana membentuk Dewan Kemitraan Digital."]
+    claim = "Dewan Kemitraan Digital adalah kerja sama antara Uni Eropa dan Jepang [1]."
+    assert misplaced_names(claim, sentences, row=3) == []

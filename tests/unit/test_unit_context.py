@@ -86,3 +86,14 @@ def test_each_passage_s_best_sentence_is_streamed_before_the_first_token(rice_se
     assert retrieved.spans, "no span before writing"
     for number, [span] in retrieved.spans.items():
         assert span in retrieved.passages[number - 1].text
+
+
+def test_a_rewrite_that_adds_no_word_of_the_conversation_gets_the_previous_question():
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from app.followup import standalone_question
+
+    history = [("Apa itu Dewan Kemitraan Digital UE-Jepang?", "Dewan itu mendorong komputasi kuantum [1].")]
+    barely = FakeListChatModel(responses=["What about South Korea?"])
+    assert standalone_question(barely, "And what about South Korea?", history, "en") == \
+        "Apa itu Dewan Kemitraan Digital UE-Jepang? And what about South Korea?"
