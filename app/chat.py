@@ -85,6 +85,7 @@ class ChatService:
         """
         question = self._validate(question)
         language = detect_language(question)
+        asked = question
         question, retrieved = yield from self._search(question, history, language)
         passages = self._answer_passages(question, retrieved)
         texts, spans = self._prompt_texts(question, passages)
@@ -95,7 +96,8 @@ class ChatService:
             yield self._refusal(question, language, passages)
             return
         messages = self._messages(question, language, passages, texts)
-        score, verdict, threshold = self._gate(question, messages, retrieved, passages)
+        in_context = f"{history[-1][0].strip()} {asked}" if history and question != asked else ""
+        score, verdict, threshold = self._gate(question, messages, retrieved, passages, in_context)
         if score is not None and score < threshold:
             log.info("refused before generation: answerability %.2f < %.2f (%s)", score, threshold, verdict)
             yield self._refusal(question, language, passages, score, verdict)
@@ -147,12 +149,17 @@ class ChatService:
             passage.answer_score = probability
         return max((p.answer_score for p in passages), default=0.0)
 
-    def _gate(self, question: str, messages, retrieved: list[Passage], passages: list[Passage]):
-        """(score, verdict, threshold) of the answerability gate; score None when no gate applies."""
+    def _gate(self, question: str, messages, retrieved: list[Passage], passages: list[Passage], in_context: str = ""):
+        """(score, verdict, threshold) of the answerability gate; score None when no gate applies. A rewritten
+        follow-up loses words ("Berapa nilainya?" -> "Berapa nilai JSR?", the acquisition gone), so the
+        checker also reads it after the previous question (``in_context``) and the better reading counts."""
         if self._answer_scorer is not None:
             if not self._checker_reads(question, passages):
                 return None, None, 0.0
-            return self._best_answer_score(question, passages), None, self._settings.min_answer_probability
+            score, threshold = self._best_answer_score(question, passages), self._settings.min_answer_probability
+            if in_context and score < threshold and passages:
+                score = max(score, *self._answer_scorer(in_context, passages))
+            return score, None, threshold
         if not self._judges(question, passages):
             return None, None, 0.0
         verdict = self._verdict(question, messages, retrieved)

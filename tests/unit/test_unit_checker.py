@@ -91,6 +91,24 @@ def test_the_gate_lets_an_answer_through_when_a_passage_states_it(rice_service):
     assert not answer.refused and answer.text == RICE_REPLY
 
 
+def test_a_follow_up_is_also_judged_after_the_previous_question_when_its_rewrite_lost_words(rice_assistant,
+                                                                                            fake_embeddings):
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from app.chat import ChatService
+
+    def scorer(question, passages):  # only the conversation names the market
+        return [0.9 if "Cipinang" in question else 0.05] * len(passages)
+
+    kb = rice_assistant(min_answer_probability=0.5)
+    model = FakeListChatModel(responses=["Berapa harga beras medium?", RICE_REPLY])  # the rewrite, then the answer
+    service = ChatService(kb.settings, kb.retriever, fake_embeddings, model, answer_scorer=scorer)
+    history = [("Di pasar mana harga beras medium dicatat, Cipinang?", "Di Pasar Cipinang [1].")]
+    answer = service.ask("Berapa nilainya?", history)
+    assert not answer.refused and answer.answerability == 0.9
+    assert service.ask("Berapa nilainya?").refused  # no conversation: the low reading stands
+
+
 def test_follow_ups_that_point_back_are_not_searched_as_they_are():
     assert stands_alone("Berapa harga beras medium di Cipinang?")
     assert stands_alone("Which country announced export restrictions?")
