@@ -5,7 +5,7 @@ import logging
 from typing import TYPE_CHECKING, AsyncIterator, Iterator
 
 from app.chat import Answer, Checking, Retrieved, Stage, Token
-from app.language import detect_language
+from core.language import detect_language
 from app.web_labels import LABELS, request_language, with_request  # noqa: F401  (LABELS re-exported)
 from app.web_progress import Progress
 from app.web_sources import answer_sources, empty_sources, linked, plain_answer, render_sources  # noqa: F401

@@ -8,7 +8,7 @@ import asyncio
 from typing import TYPE_CHECKING, AsyncIterator, Iterator
 
 from app.http_stream import NOTICE_EVERY_S, AnswerWorker
-from app.language import detect_language
+from core.language import detect_language
 from app.queueing import Ticket, async_ticket
 
 if TYPE_CHECKING:

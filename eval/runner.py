@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Optional
 
 from app.api import Assistant
-from app.language import detect_language
+from core.language import detect_language
 from eval.configs import EvalConfig
 from eval.datasets import EvalItem, EvalSet
 from eval.metrics import contains_gold, gold_rank, token_f1

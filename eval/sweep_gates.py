@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Optional
 
 from app.citations import cited_numbers
-from app.language import detect_language
+from core.language import detect_language
 from core.settings import Settings
 from eval.datasets import EvalItem, load_set
 from eval.metrics import contains_gold, mean, refusal_scores, token_f1

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from core.language import detect_language
+
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
 # Indonesian question particles: "siapakah", "kapankah", "dimanakah" are "siapa", "kapan", "dimana".
 _PARTICLE = re.compile(r"(?<=[^\W\d_]{3})(?:kah|lah)\b", re.IGNORECASE)
@@ -49,9 +51,7 @@ def terms(text: str) -> list[str]:
 
 
 def text_language(text: str) -> str:
-    """'en' or 'id', as the answer pipeline detects it (app/language.py)."""
-    from app.language import detect_language  # here, not at the top: app imports vectorstore
-
+    """'en' or 'id', as the answer pipeline detects it (core/language.py)."""
     return detect_language(text)
 
 

@@ -135,7 +135,7 @@ def test_page_fits_a_phone_screen(page, output_dir):
 
 
 def test_follow_up_is_answered_in_english(page):
-    from app.language import detect_language
+    from core.language import detect_language
 
     answer = ask(page, "And with South Korea?")
     assert answer and "⚠️" not in answer

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from app.citations import cited_numbers
-from app.language import detect_language
+from core.language import detect_language
 from tests.conftest import SAMPLE_ARTICLE
 
 pytestmark = pytest.mark.integration

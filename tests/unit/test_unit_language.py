@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.language import LANGUAGE_NAMES, detect_language
+from core.language import LANGUAGE_NAMES, detect_language
 
 ENGLISH = [
     "Why is the EU partnering with Japan?",
@@ -51,7 +51,7 @@ def test_language_names_cover_both():
 
 
 def test_question_words_with_kah_particles_are_indonesian():
-    from app.language import detect_language
+    from core.language import detect_language
 
     for question in ["Siapakah presiden pertama Indonesia?", "Kapankah Candi Borobudur dibangun?",
                      "Berapakah jumlah penduduk Jakarta?", "Dimanakah letak Danau Toba?"]:

@@ -1,4 +1,4 @@
-"""Which language a question is in, so the answer and the refusal come back in it."""
+"""Which language a text is in: the bottom layer, so store, ingest and answering detect it alike."""
 from __future__ import annotations
 
 import re
