@@ -16,8 +16,8 @@ from app.context import close_to_best, excerpt, select_by_scores
 from app.events import Answer, ChatEvent, Checking, Retrieved, Source, Stage, Token  # noqa: F401  (re-exported)
 from app.followup import stands_alone, standalone_question
 from app.injection import safe_title, without_orders
-from app.language import LANGUAGE_NAMES, detect_language
 from core.errors import BadQuestion, ModelUnavailable
+from core.language import LANGUAGE_NAMES, detect_language
 from prompts import REFUSAL_MARKER, load_prompt, refusal_text
 from vectorstore.analysis import question_language, text_language
 from vectorstore.retriever import Retriever

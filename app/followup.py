@@ -5,7 +5,7 @@ import re
 from typing import TYPE_CHECKING, Sequence
 
 from app.citations import CITATION
-from app.language import LANGUAGE_NAMES
+from core.language import LANGUAGE_NAMES
 from prompts import load_prompt
 from vectorstore.analysis import terms
 
