@@ -11,7 +11,9 @@ CSS = """
 .kabar-facts {color: var(--body-text-color-subdued); font-size: 0.9em;}
 .kabar-number {font-weight: 600;}
 .kabar-passage {white-space: pre-wrap; font-size: 0.9em;}
-#sources .kabar-card {max-height: 14em; overflow-y: auto;}
+.kabar-card {max-height: 14em; overflow-y: auto; padding-top: 0; background: var(--background-fill-primary);}
+.kabar-number {display: block; position: sticky; top: 0; padding-top: 6px;
+  background: var(--background-fill-primary);}  /* the [n] stays in sight when the card scrolls to its evidence */
 .kabar-sources mark, .kabar-passage mark {background: #fde68a; color: #1f2937; border-radius: 2px; padding: 0 1px;}
 .dark .kabar-sources mark, .dark .kabar-passage mark {background: #854d0e; color: #fef9c3;}
 .kabar-answer-sources summary {cursor: pointer; font-weight: 600;}
@@ -21,8 +23,8 @@ CSS = """
 """
 
 # Seconds keep counting on the newest progress line while an answer runs (the server sends a new line only
-# when the step changes), an [n] link opens its answer's collapsed source list and scrolls to the card, and a
-# side-panel card scrolls to its evidence.
+# when the step changes), an [n] link opens its answer's collapsed source list and scrolls to the card, and
+# each card scrolls to its evidence.
 HEAD = """<script>
 (() => {
   const running = () => {
@@ -38,16 +40,19 @@ HEAD = """<script>
     if (!started.has(seconds)) started.set(seconds, Date.now() - parseInt(seconds.textContent, 10) * 1000);
     seconds.textContent = Math.floor((Date.now() - started.get(seconds)) / 1000) + " s";
   }, 1000);
-  // a card in the side panel scrolls inside its box to its highlighted evidence, which can sit below the fold
-  new MutationObserver(() => {
-    document.querySelectorAll("#sources .kabar-card").forEach((card) => {
-      const mark = card.querySelector("mark");
-      if (mark && card.dataset.scrolled !== mark.textContent) {
-        card.dataset.scrolled = mark.textContent;
-        card.scrollTop = mark.offsetTop - card.offsetTop - 8;
-      }
-    });
-  }).observe(document.documentElement, {childList: true, subtree: true});
+  // a card scrolls inside its box to its highlighted evidence, which can sit below the fold; a card in a
+  // collapsed source list has no size until the list opens, so it is fitted then
+  const fit = (card) => {
+    const mark = card.querySelector("mark"), number = card.querySelector(".kabar-number");
+    if (!mark || !card.offsetHeight || card.dataset.scrolled === mark.textContent) return;
+    card.dataset.scrolled = mark.textContent;
+    card.scrollTop = mark.offsetTop - card.offsetTop - (number ? number.offsetHeight : 0) - 8;
+  };
+  new MutationObserver(() => document.querySelectorAll(".kabar-sources .kabar-card").forEach(fit))
+    .observe(document.documentElement, {childList: true, subtree: true});
+  document.addEventListener("toggle", (event) => {
+    if (event.target.querySelectorAll) event.target.querySelectorAll(".kabar-card").forEach(fit);
+  }, true);
   document.addEventListener("click", (event) => {
     const link = event.target.closest && event.target.closest("a[href^='#source-a']");
     const card = link && document.getElementById(link.getAttribute("href").slice(1));

@@ -123,6 +123,17 @@ def finished(page, index: int):
     return page.locator("[data-testid='bot']").nth(index)
 
 
+def evidence_in_sight(page, within: str) -> None:
+    """Wait until card [3] (a long passage, its evidence at the end) has scrolled its mark into its box."""
+    page.wait_for_function("""within => {
+      const cards = Array.from(document.querySelectorAll(within + " .kabar-card"));
+      const card = cards.find(c => c.textContent.includes("[3]")), mark = card && card.querySelector("mark");
+      if (!mark) return false;
+      const box = card.getBoundingClientRect(), seen = mark.getBoundingClientRect();
+      return card.scrollTop > 0 && seen.top >= box.top && seen.bottom <= box.bottom;
+    }""", arg=within, timeout=10_000)
+
+
 def contrast(page, selector: str) -> float:
     """WCAG contrast ratio of the first element's text against its own background."""
     return page.evaluate("""selector => {
@@ -146,13 +157,7 @@ def test_each_answer_keeps_its_own_sources_and_says_its_steps(browser, scripted,
     assert first.locator("a[href='#source-a1-1']").count() == 1 and first.locator("#source-a1-3").count() == 1
     assert first.locator(".kabar-article-title").count() == 1, "two passages of one article under one title"
     assert "Kompas · 2024-03-01" in first.locator(".kabar-article-title").text_content()  # collapsed: no innerText
-    page.wait_for_function("""() => {  // the evidence at the end of a long passage is scrolled into its box
-      const card = Array.from(document.querySelectorAll("#sources .kabar-card")).find(c => c.innerText.includes("[3]"));
-      const mark = card && card.querySelector("mark");
-      if (!mark) return false;
-      const box = card.getBoundingClientRect(), seen = mark.getBoundingClientRect();
-      return card.scrollTop > 0 && seen.top >= box.top && seen.bottom <= box.bottom;
-    }""", timeout=10_000)
+    evidence_in_sight(page, "#sources")
     chat.hold.clear()  # the follow-up's rewrite waits until the page has shown it
     index = send(page, "Dan harga gula?")
     page.wait_for_function("""i => { const bot = document.querySelectorAll("[data-testid='bot']")[i];
@@ -185,6 +190,7 @@ def test_dark_mode_keeps_the_evidence_readable(browser, scripted, output_dir):
     answer = finished(page, send(page, "Why did rice prices fall?"))
     answer.locator("summary").click()
     expect(answer.locator("mark").first).to_be_visible()
+    evidence_in_sight(page, "[data-testid='bot']")  # sized only once the list opens
     assert contrast(page, "[data-testid='bot'] .kabar-passage mark") >= 4.5
     assert contrast(page, "#sources mark") >= 4.5
     page.screenshot(path=str(output_dir / "sources-dark.png"), full_page=True)
