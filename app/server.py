@@ -1,11 +1,11 @@
 """One process serves the web chat at / and the HTTP API at /v1, on KABAR_WEB_HOST:KABAR_WEB_PORT."""
 from __future__ import annotations
 
-import ipaddress
 import threading
 import time
 from typing import TYPE_CHECKING, Callable, Optional
 
+from app.http_guard import is_loopback
 from core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -15,15 +15,6 @@ if TYPE_CHECKING:
 
 STARTUP_TIMEOUT_S = 60
 MIN_API_KEY_CHARS = 16
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_exposure(settings) -> None:

@@ -131,7 +131,8 @@ def build_ui(assistant: "Assistant") -> "gr.Blocks":
         """``history``: the earlier turns a gradio_client caller passes to /ask ([] for none); without it, the
         session's own chat (the page's, or that client's earlier /ask turns).
         The place in line is awaited on the event loop, so a closed tab gives it up within a second."""
-        async for update in queued_answer(assistant, message, chat if history is None else api_history(history)):
+        async for update in queued_answer(assistant, message, chat if history is None else api_history(history),
+                                          respond):
             yield update
 
     with gr.Blocks(title="Kabar") as demo:

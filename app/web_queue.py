@@ -5,34 +5,37 @@ closes it, so an update comes at least every second, while waiting and while ans
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, AsyncIterator, Iterator
+from typing import TYPE_CHECKING, AsyncIterator, Callable, Iterator
 
 from app.http_stream import NOTICE_EVERY_S, AnswerWorker
-from core.language import detect_language
 from app.queueing import Ticket, async_ticket
+from app.web_sources import empty_sources
+from core.language import detect_language
 
 if TYPE_CHECKING:
     from app.api import Assistant
 
 WAITING = {"en": "⏳ Waiting for a free answer slot: {running} answering, {waiting} waiting…",
            "id": "⏳ Menunggu giliran menjawab: {running} sedang dijawab, {waiting} menunggu…"}
+Respond = Callable[["Assistant", str, list], Iterator[tuple[str, str]]]  # the page's answer: app.web.respond
 
 
-async def queued_answer(assistant: "Assistant", message: str, history: list) -> AsyncIterator[tuple[str, str]]:
-    """``respond``'s (answer so far, sources panel) updates, after a place in line that a closed tab gives up."""
-    from app.web import EMPTY_SOURCES
-
+async def queued_answer(assistant: "Assistant", message: str, history: list,
+                        respond: Respond) -> AsyncIterator[tuple[str, str]]:
+    """``respond``'s (answer so far, sources panel) updates, after a place in line that a closed tab gives up;
+    the page passes ``respond`` in, so this module does not import app.web back."""
     slots, worker = assistant.answer_slots, None
     ticket, granted = async_ticket(slots)
     try:
         while not ticket.granted.is_set():  # cancelled here when the visitor leaves: finally gives the place up
             running, waiting = slots.load()
-            yield WAITING[detect_language(message)].format(running=running, waiting=waiting), EMPTY_SOURCES
+            yield WAITING[detect_language(message)].format(running=running, waiting=waiting), empty_sources()
             try:
                 await asyncio.wait_for(asyncio.shield(granted), NOTICE_EVERY_S)
             except asyncio.TimeoutError:
                 pass
-        worker = AnswerWorker(_answer(assistant, ticket, message, history), on_done=lambda: slots.leave(ticket))
+        worker = AnswerWorker(_answer(respond, assistant, ticket, message, history),
+                              on_done=lambda: slots.leave(ticket))
         last = None
         async for update in worker.items():  # closed or cancelled here: items() stops the worker (slot freed)
             last = update or last
@@ -43,9 +46,8 @@ async def queued_answer(assistant: "Assistant", message: str, history: list) -> 
             slots.leave(ticket)
 
 
-def _answer(assistant: "Assistant", ticket: Ticket, message: str, history: list) -> Iterator[tuple[str, str]]:
+def _answer(respond: Respond, assistant: "Assistant", ticket: Ticket, message: str,
+            history: list) -> Iterator[tuple[str, str]]:
     """The page's answer on the worker thread, in the slot the line granted (it does not queue again)."""
-    from app.web import respond
-
     with assistant.answer_slots.held(ticket):
         yield from respond(assistant, message, history)

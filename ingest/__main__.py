@@ -1,5 +1,6 @@
 """``python -m ingest PATH...``: add or update articles; ``--remove``, ``--list``, ``--check`` and
-``--repair`` manage them."""
+``--repair`` manage them. A command line is a top-layer adapter (docs/architecture.md, Layers), so it
+may build the ``Assistant``; the rest of ``ingest/`` does not import ``app``."""
 from __future__ import annotations
 
 import argparse
@@ -60,9 +61,9 @@ def run(assistant, args: argparse.Namespace) -> bool:
         print(f"Ingest finished: {report.summary()} ({report.chunks_written} chunks written)")
         ok = ok and not report.failed
     if args.repair:
-        ok = maintenance.repair(assistant) and ok
+        ok = maintenance.repair(assistant.store, assistant.ingest_service) and ok
     elif args.check:
-        ok = maintenance.check(assistant) and ok
+        ok = maintenance.check(assistant.store) and ok
     if args.list:
         for doc in assistant.documents():
             print(f"{doc.doc_id}  {doc.chunks:4d} chunks  {doc.date or '-':10}  {doc.outlet or '-':12}  {doc.title}")

@@ -8,14 +8,15 @@ from typing import TYPE_CHECKING, TextIO
 from vectorstore.consistency import check_store, mend_store
 
 if TYPE_CHECKING:
-    from app.api import Assistant
+    from ingest.service import IngestService
+    from vectorstore.store import ChunkStore
 
 
-def check(assistant: "Assistant", out: TextIO | None = None) -> bool:
+def check(store: "ChunkStore", out: TextIO | None = None) -> bool:
     """Print what disagrees; True when registry, chunks and keyword index agree."""
     out = out or sys.stdout
-    result = check_store(assistant.store)
-    for line in result.lines(assistant.store):
+    result = check_store(store)
+    for line in result.lines(store):
         print(line, file=out)
     return result.ok
 
@@ -28,10 +29,10 @@ def source_file(source: str) -> Path | None:
     return None
 
 
-def repair(assistant: "Assistant", out: TextIO | None = None) -> bool:
+def repair(store: "ChunkStore", service: "IngestService", out: TextIO | None = None) -> bool:
     """Delete leftovers, re-index keywords, re-ingest incomplete documents from their files (or remove
     those whose file is gone, so a later ingest adds them again); True when the store then agrees."""
-    out, store = out or sys.stdout, assistant.store
+    out = out or sys.stdout
     deleted, result = mend_store(store)
     print(f"deleted {deleted} leftover or duplicated chunks", file=out)
     records = {d.doc_id: d for d in store.documents()}
@@ -43,7 +44,7 @@ def repair(assistant: "Assistant", out: TextIO | None = None) -> bool:
             print(f"removed (its file is gone, ingest it again): {record.title or record.source}", file=out)
     rewrite = frozenset(d for d, path in files.items() if path is not None)
     if rewrite:
-        report = assistant.ingest_service.ingest(sorted({str(files[d]) for d in rewrite}), rewrite=rewrite)
+        report = service.ingest(sorted({str(files[d]) for d in rewrite}), rewrite=rewrite)
         print(f"re-ingested {len(rewrite)} incomplete documents: {report.summary()}", file=out)
-    return check(assistant, out)
+    return check(store, out)
 

@@ -1,10 +1,15 @@
 """The ingest progress bar."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from ingest.service import IngestReport
+
+class Counts(Protocol):
+    """The counts the bar shows (``IngestReport`` has them), so this module need not import service.py."""
+
+    added: list
+    updated: list
+    chunks_written: int
 
 
 class ProgressBar:
@@ -21,7 +26,7 @@ class ProgressBar:
         if self._tqdm is not None:
             self._tqdm.update()
 
-    def committed(self, report: "IngestReport") -> None:
+    def committed(self, report: Counts) -> None:
         if self._tqdm is not None:
             self._tqdm.set_postfix(written=len(report.added) + len(report.updated), chunks=report.chunks_written)
 

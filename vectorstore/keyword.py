@@ -25,15 +25,12 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterable, Iterator, Optional, Protocol
 
 import tantivy
 
 from vectorstore.analysis import terms
-from vectorstore.records import tag
-
-if TYPE_CHECKING:
-    from vectorstore.store import ChunkStore
+from vectorstore.records import DocumentRecord, tag
 
 SYNC_BATCH = 256  # documents re-indexed per commit by sync
 WRITER_HEAP = 32_000_000  # bytes buffered before Tantivy flushes a segment (one indexing thread)
@@ -47,6 +44,16 @@ CREATE TABLE IF NOT EXISTS stamp (id INTEGER PRIMARY KEY CHECK (id = 0), opstamp
 """
 
 Row = tuple[str, str, str]  # chunk_id, doc_id, version
+
+
+class Registry(Protocol):
+    """What the index reads from the store (``ChunkStore`` is one), so keyword.py need not import store.py."""
+
+    def documents(self) -> list[DocumentRecord]: ...
+
+    def live_writes(self, doc_ids: Iterable[str]) -> dict[str, tuple[str, str]]: ...
+
+    def chunk_texts(self, doc_id: str, version: str, write: Optional[str] = None) -> tuple[list[str], list[str]]: ...
 
 
 def _schema() -> tantivy.Schema:
@@ -193,7 +200,7 @@ class KeywordIndex:
             out.append((doc["chunk_id"][0], doc["doc_id"][0], doc["version"][0], float(score)))
         return out
 
-    def refresh(self, store: "ChunkStore", doc_ids: list[str], written: dict[str, tuple] | None = None) -> None:
+    def refresh(self, store: Registry, doc_ids: list[str], written: dict[str, tuple] | None = None) -> None:
         """Index these documents as the registry names them when read under the writer lock, so of
         concurrent writers (threads, processes) the last to index leaves the registry's latest state.
         ``written`` gives ((version, write), chunk_ids, texts) a caller just wrote, stemmed before the lock."""
@@ -227,7 +234,7 @@ class KeywordIndex:
         with self._lock:
             return set(self._db.execute("SELECT chunk_id, doc_id, version FROM chunks").fetchall())
 
-    def sync(self, store: "ChunkStore") -> int:
+    def sync(self, store: Registry) -> int:
         """Make the index agree with the store's registry; returns how many documents changed."""
         live = {r.doc_id: tag(r.version, r.write) for r in store.documents()}
         indexed = self.tags()

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Iterable, Optional
 from core.errors import StoreUnavailable
 from vectorstore.chroma import (REGISTRY_SUFFIX, DiskGeneration, _Guarded, describe_store,  # noqa: F401
                                 make_chroma_client, open_collections)
+from vectorstore.keyword import KeywordIndex
 from vectorstore.leases import WriterLeases
 from vectorstore.records import DocumentRecord, DocumentWrite, Passage, chunk_id  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:
     from core.settings import Settings
-    from vectorstore.keyword import KeywordIndex
 
 log = logging.getLogger(__name__)
 WRITE_BATCH = 1024  # chunks per Chroma call: each call costs ~40 ms whatever its size (max 5,461)
@@ -32,7 +32,7 @@ WRITE_BATCH = 1024  # chunks per Chroma call: each call costs ~40 ms whatever it
 class ChunkStore:
     """Chunks and the document registry in two Chroma collections; vectors are computed by callers."""
 
-    def __init__(self, client, collection: str, keyword: Optional["KeywordIndex"] = None,
+    def __init__(self, client, collection: str, keyword: Optional[KeywordIndex] = None,
                  where: str = "the Chroma store", generation: Optional[DiskGeneration] = None):
         self._name, self._where, self._generation = collection, where, generation
         self._chunks, self._registry, leases = open_collections(client, collection, where)
@@ -268,8 +268,6 @@ class ChunkStore:
 
 def open_store(settings: "Settings") -> ChunkStore:
     """Open (creating if needed) the configured store, naming what is unavailable on failure."""
-    from vectorstore.keyword import KeywordIndex
-
     client = make_chroma_client(settings)
     where = describe_store(settings)
     generation = None if settings.chroma_host else DiskGeneration(settings)  # a server has one vector index

@@ -56,7 +56,7 @@ def test_small_ingests_looping_during_a_large_one_lose_none_of_its_chunks(tmp_pa
     large = next(d for d in kb.documents() if "lengkap" in d.title)
     assert large.chunks > 10
     assert len(kb.store.chunk_texts(large.doc_id, large.version)[0]) == large.chunks
-    assert check_store(kb.store).ok and maintenance.check(kb)
+    assert check_store(kb.store).ok and maintenance.check(kb.store)
     assert kb.store.count() == sum(d.chunks for d in kb.documents())
     assert large.doc_id in {row[1] for row in kb.store.keyword.search("semikonduktor", 50)}
 

@@ -89,12 +89,13 @@ def consume(updates, seen: list):
 
 
 def test_a_web_visitor_who_closes_the_tab_while_waiting_leaves_the_line_at_once(rice_kb):
+    from app.web import respond
     from app.web_queue import queued_answer
 
     holder, seen = rice_kb.answer_slots.enter(), []
 
     async def visit_and_leave():
-        task = consume(queued_answer(rice_kb, "Berapa harga beras?", []), seen)
+        task = consume(queued_answer(rice_kb, "Berapa harga beras?", [], respond), seen)
         await asyncio.sleep(0.2)
         assert rice_kb.answer_slots.load() == (1, 1) and "1 menunggu" in seen[0][0]
         task.cancel()  # what Gradio does when the page's connection closes
@@ -106,12 +107,13 @@ def test_a_web_visitor_who_closes_the_tab_while_waiting_leaves_the_line_at_once(
 
 
 def test_a_web_answer_whose_visitor_leaves_stops_and_frees_its_slot(rice_kb):
+    from app.web import respond
     from app.web_queue import queued_answer
 
     seen = []
 
     async def visit_and_leave():
-        task = consume(queued_answer(rice_kb, "Berapa harga beras?", []), seen)
+        task = consume(queued_answer(rice_kb, "Berapa harga beras?", [], respond), seen)
         await asyncio.sleep(0.8)
         assert rice_kb.answer_slots.load() == (1, 0) and seen
         task.cancel()
@@ -122,13 +124,14 @@ def test_a_web_answer_whose_visitor_leaves_stops_and_frees_its_slot(rice_kb):
 
 
 def test_a_web_visitor_who_stays_gets_the_answer_in_one_slot(rice_kb):
+    from app.web import respond
     from app.web_queue import queued_answer
 
     rice_kb.chat_service._llm = slow_model("Harga beras medium turun menjadi Rp 11.200 per kilogram [1].", 0.0)
     seen = []
 
     async def visit():
-        await consume(queued_answer(rice_kb, "Berapa harga beras?", []), seen)
+        await consume(queued_answer(rice_kb, "Berapa harga beras?", [], respond), seen)
 
     asyncio.run(visit())
     assert "11.200" in seen[-1][0] and "Cipinang" in seen[-1][1] and rice_kb.answer_slots.load() == (0, 0)

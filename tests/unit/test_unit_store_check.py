@@ -55,7 +55,7 @@ def test_check_names_every_disagreement_and_exits_1(kb):
     assert kb.ingest([docs["Beras"].source]).unchanged  # why it never healed by itself
     from ingest import maintenance
 
-    assert maintenance.check(kb, out) is False
+    assert maintenance.check(kb.store, out) is False
     text = out.getvalue()
     assert "incomplete: Beras" in text and "lacks 2 chunks" in text and "duplicated: Banjir" in text
     assert "NOT consistent" in text
