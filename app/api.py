@@ -40,6 +40,12 @@ class Assistant:
 
         return make_chat_backend(self.settings)
 
+    @property
+    def chat_model(self):
+        """The LangChain chat model answers are written with (loaded on first use): tools such as
+        ``eval/calibrate_claims.py`` judge with the same model without reaching into the backend."""
+        return self._chat_backend.model
+
     @cached_property
     def checker(self):
         """Kabar's trained cross-encoder (core/cross_encoder.py), or None when no stage is set to use it."""

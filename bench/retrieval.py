@@ -7,11 +7,9 @@ Embedding 100k real chunks is far too slow on 2 cores, so each store holds real 
 plus Gaussian noise (``--noise`` per dimension), re-normalised. The sizes are prefixes of one corpus
 and one store grows through them (the 100k store is the 10k store plus 90k chunks), so every chunk is
 written once. Chunks go in as synthetic documents of ``--chunks-per-doc`` chunks, ``--write-batch``
-chunks per write, with the calls ``ChunkStore.write_documents`` makes, in its order (Chroma chunks in
-1,024-chunk upserts, the document registry, then the keyword index, whose Sastrawi stems are cached per
-word, so recombined chunks reuse the real chunks' stems), less its delete of older versions: the
-documents are new, so it finds nothing, but its filter scans the whole collection once per document,
-which made the build quadratic. The store's collection settings are the production ones (cosine HNSW,
+chunks per ``ChunkStore.write_documents`` call, the public write the ingest uses (Chroma chunks in
+1,024-chunk upserts, the document registry, its cleanup by ``doc_id``, then the keyword index, whose
+Sastrawi stems are cached per word, so recombined chunks reuse the real chunks' stems). The store's collection settings are the production ones (cosine HNSW,
 ef_construction 200, ef_search 200). Queries are real FacQA questions, embedded once (timed apart);
 search is then timed alone, every searcher on every question in turn, ``--repeats`` times.
 """
@@ -115,29 +113,6 @@ def documents(chunks: list[tuple[str, str]], vecs: np.ndarray, start: int, end: 
     return writes
 
 
-def write_new_documents(store, writes: list) -> None:
-    """``ChunkStore.write_documents`` for documents the store does not hold yet: the same calls in the same
-    order (chunks in WRITE_BATCH slices, then the registry, then the keyword index), without its final
-    delete of older versions. That delete has nothing to find here, but its ``version $ne`` filter costs
-    a scan of the whole collection per document (about 70 ms a document at 40k chunks on this machine),
-    which made the 100k build quadratic. The stored chunks, registry and keyword index are the same."""
-    from vectorstore.store import WRITE_BATCH
-
-    if store.live_versions(w.record.doc_id for w in writes):
-        raise RuntimeError("write_new_documents is for documents not yet in the store")
-    ids = [i for w in writes for i in w.ids]
-    texts = [t for w in writes for t in w.texts]
-    metadatas = [m for w in writes for m in w.metadatas]
-    vectors = np.concatenate([w.vectors for w in writes])
-    for start in range(0, len(ids), WRITE_BATCH):
-        end = start + WRITE_BATCH
-        store._chunks.upsert(ids=ids[start:end], documents=texts[start:end], embeddings=vectors[start:end],
-                             metadatas=metadatas[start:end])
-    store._registry.upsert(ids=[w.record.doc_id for w in writes], embeddings=[[1.0]] * len(writes),
-                           metadatas=[w.record.to_metadata() for w in writes])
-    store.keyword.write_documents([(w.record.doc_id, w.record.version, w.ids, w.texts) for w in writes])
-
-
 def grow_store(settings, chunks: list[tuple[str, str]], vecs: np.ndarray, size: int, per_doc: int,
                batch: int) -> tuple[object, float, int]:
     """Open the store and add chunks ``count:size``, about ``batch`` chunks per write. The sizes are
@@ -154,7 +129,7 @@ def grow_store(settings, chunks: list[tuple[str, str]], vecs: np.ndarray, size: 
     held = store.count()
     with Timer() as t:
         for start in range(held, size, step):
-            write_new_documents(store, documents(chunks, vecs, start, min(start + step, size), per_doc))
+            store.write_documents(documents(chunks, vecs, start, min(start + step, size), per_doc))
     return store, t.seconds, size - held
 
 

@@ -127,7 +127,7 @@ def judge_all(pairs: list[dict]) -> list[dict]:
 
     assistant = Assistant(data_dir=Path(tempfile.mkdtemp(prefix="kabar-claims-")))
     try:
-        judge = ClaimJudge(assistant._chat_backend.model)
+        judge = ClaimJudge(assistant.chat_model)
         for pair in _progress(pairs, "claims"):
             pair["log_odds"] = judge.log_odds(pair["evidence"], pair["claim"])
     finally:
