@@ -24,7 +24,7 @@ from core.env import configure_offline_environment
 
 configure_offline_environment()
 
-from app.citations import _name_runs  # noqa: E402  (after the offline switches)
+from app.citations import unknown_names  # noqa: E402  (after the offline switches)
 from eval.calibrate_refusal import candidate_thresholds, separation_auc  # noqa: E402
 from vectorstore.analysis import terms  # noqa: E402
 
@@ -38,12 +38,17 @@ def detokenise(tokens: list[str]) -> str:
     return re.sub(r"\s+([,.;:!?%)])", r"\1", re.sub(r"([(])\s+", r"\1", " ".join(tokens)))
 
 
+def all_names(text: str) -> list[str]:
+    """Every run of capitalised words after the first (the public check with nothing known finds them all)."""
+    return unknown_names(text, "", same_language=True)
+
+
 def swap_name(claim: str, article_sentences: list[str], rng: random.Random) -> Optional[str]:
     """The claim with one of its names replaced by a name from elsewhere in the article that it lacks."""
-    own = [name for name in (" ".join(run) for run in _name_runs(claim)) if name in claim]
+    own = [name for name in all_names(claim) if name in claim]
     words = set(claim.lower().split())
-    others = sorted({" ".join(run) for s in article_sentences for run in _name_runs(s)
-                     if not any(w.lower() in words for w in run)})
+    others = sorted({name for s in article_sentences for name in all_names(s)
+                     if not any(w.lower() in words for w in name.split())})
     if not own or not others:
         return None
     swapped = claim.replace(rng.choice(own), rng.choice(others), 1)
