@@ -2,7 +2,7 @@
 
 Retrieval scores cannot tell "the passage is about this" from "the passage answers this" (IDK-MRC's
 unanswerable questions are rewordings about the same paragraph), so the gate asks the model itself and
-reads the log-odds of its first token, yes against no; ``python -m eval.calibrate_refusal --gate judge``
+reads the log-odds of its first token, yes against no; ``python -m eval.calibrate_refusal``
 picks the threshold on data. The judge's messages repeat the answer prompt and add one line, so the
 server's prompt cache serves the answer's prompt afterwards and the judge costs a few tokens, not a prompt.
 

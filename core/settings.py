@@ -225,7 +225,7 @@ class Settings(BaseSettings):
     )
     min_answer_log_odds: float = Field(
         0.194, description="The judge's yes-vs-no log-odds, less the unmatched-word penalty, below this means "
-        "'not in the articles' (tuned by python -m eval.calibrate_refusal --gate judge)."
+        "'not in the articles' (tuned by python -m eval.calibrate_refusal)."
     )
     unmatched_term_penalty: float = Field(
         0.0, ge=0, description="Taken off the judge's log-odds for each content word of the question that no "

@@ -1,9 +1,7 @@
 """``python -m eval.calibrate_refusal``: the refusal threshold that best separates IDK-MRC's unanswerable questions.
 
-Two gates, each measured alone: ``--gate score`` sweeps ``settings.min_relevance`` against the best
-cosine similarity retrieved; ``--gate judge`` sweeps ``settings.min_answer_log_odds`` against the chat
-model's yes/no log-odds that the passages state the answer, less ``settings.unmatched_term_penalty`` per
-question word no passage contains (app/answerable.py), for each penalty in PENALTIES. ``--holdout N`` leaves
+It sweeps ``settings.min_answer_log_odds`` against the chat model's yes/no log-odds that the passages
+state the answer, less ``settings.unmatched_term_penalty`` per question word no passage contains (app/answerable.py), for each penalty in PENALTIES. ``--holdout N`` leaves
 out the questions ``python -m eval --limit N`` asks (same seed), so the threshold is tuned on other
 questions of the same file than the ones the quality table reports.
 """
@@ -91,11 +89,9 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, help="questions, a fixed-seed sample (default: all)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--retrieval-mode", choices=["dense", "keyword", "hybrid"], default="hybrid")
-    parser.add_argument("--gate", choices=["score", "judge"], default="judge",
-                        help="score: best retrieval similarity; judge: the chat model's yes/no log-odds")
     parser.add_argument("--holdout", type=int, default=150,
                         help="leave out the questions `python -m eval --limit N --seed SEED` asks (0: none)")
-    parser.add_argument("--json", type=Path, help="output (default eval/results/calibrate_refusal_<gate>.json)")
+    parser.add_argument("--json", type=Path, help="output (default eval/results/calibrate_refusal_judge.json)")
     parser.add_argument("--max-answerable-refused", type=float, default=0.10,
                         help="the chosen threshold may refuse at most this share of the answerable questions of "
                         "each set (default 0.10: FacQA's news questions are answered right 0.69 of the time "
@@ -121,11 +117,6 @@ def calibrate(args: argparse.Namespace, data_dir: Path) -> dict:
     result = run_one(eval_set, config, data_dir, retrieval_only=True)
     if result.error:
         raise SystemExit(f"retrieval failed: {result.error}")
-    current = {"threshold": result.min_relevance, "penalty": 0.0}
-    if args.gate == "score":
-        scores = [{"qid": r.qid, "answerable": r.answerable, "score": r.best_score}
-                  for r in result.records if r.best_score is not None]
-        return report_for(args, scores, current)
     answering = config.settings(data_dir, for_retrieval=False)
     current = {"threshold": answering.min_answer_log_odds, "penalty": answering.unmatched_term_penalty}
     scores = judged(config, data_dir, result.records)
@@ -181,7 +172,7 @@ def report_for(args: argparse.Namespace, scores: list[dict], current: dict, news
     penalty, rows = choose_penalty(scores, unanswerable, args.max_answerable_refused, news)
     refused_now = [v < current["threshold"] for v in gate_values(scores, current["penalty"])]
     summary = score_summary(gate_values(scores, penalty), unanswerable, refused_now, current["threshold"])
-    return {"dataset": str(args.idk_mrc), "gate": args.gate, "limit": args.limit, "seed": args.seed,
+    return {"dataset": str(args.idk_mrc), "gate": "judge", "limit": args.limit, "seed": args.seed,
             "holdout": args.holdout, "retrieval_mode": args.retrieval_mode, "questions": len(scores),
             "unanswerable": sum(unanswerable), "max_answerable_refused": args.max_answerable_refused,
             "penalty": penalty, "best": best_threshold(rows, args.max_answerable_refused),
@@ -194,7 +185,9 @@ def rescore(args: argparse.Namespace, data_dir: Path) -> dict:
     """Re-sweep an earlier run's scores (say, with another --max-answerable-refused); with --facqa and
     none in the earlier run, ask the judge about the news questions only."""
     earlier = json.loads(args.rescore.read_text(encoding="utf-8"))
-    for name in ("gate", "limit", "seed", "holdout", "retrieval_mode"):
+    if earlier.get("gate", "judge") != "judge" or "scores" not in earlier:
+        raise SystemExit(f"{args.rescore}: not a judge calibration with its per-question scores")
+    for name in ("limit", "seed", "holdout", "retrieval_mode"):
         setattr(args, name, earlier.get(name, getattr(args, name)))
     current = {"threshold": earlier["current_threshold"], "penalty": earlier.get("current_penalty", 0.0)}
     news = earlier.get("news_scores") or (news_scores(args, data_dir) if args.facqa else [])
@@ -218,7 +211,7 @@ def _line(label: str, scores: dict, threshold: Optional[float] = None) -> str:
 def main(argv: Optional[list[str]] = None) -> int:
     """Print the best gate threshold and write every threshold's scores as JSON."""
     args = parse_args(argv)
-    args.json = args.json or RESULTS / f"calibrate_refusal_{args.gate}.json"
+    args.json = args.json or RESULTS / "calibrate_refusal_judge.json"
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="kabar-calibrate-"))
     try:

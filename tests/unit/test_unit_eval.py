@@ -325,23 +325,3 @@ def test_saved_answers_are_rescored_without_the_model(tmp_path):
     assert [r.config for r in runs] == ["kabar-hybrid", "kabar-hybrid judge<0.5 (penalty 0.5) refuses"]
     assert runs[0].records == records  # the saved variant was left out, the run itself read back whole
     assert summarise(runs[1])["generation"]["refusal"]["tp"] == 1
-
-
-# --- the reranking probe's count, on hand-made log-odds --------------------------------------------
-def test_rerank_probe_counts_gold_moved_up_and_gold_pushed_down_per_margin():
-    from eval.rerank_probe import margin_table
-
-    questions = [
-        {"rank": 2, "log_odds": [-0.5, 1.0, 0.0]},   # gold second, clearly preferred: fixed at margins < 1.5
-        {"rank": 3, "log_odds": [0.3, 0.9, 0.5]},    # the model prefers a wrong passage: never fixed
-        {"rank": 1, "log_odds": [0.2, 0.5, None]},   # gold first, a rival 0.3 ahead: broken at margins < 0.3
-        {"rank": 1, "log_odds": [1.5, -1.0, -2.0]},  # gold first and preferred: never moved
-        {"rank": 7},                                 # gold outside the probed top: not asked, counted as a miss
-    ]
-    rows = {row["margin"]: row for row in margin_table(questions)}
-    assert (rows[0.0]["fixed"], rows[0.0]["broken"]) == (1, 1)
-    assert (rows[0.4]["fixed"], rows[0.4]["broken"]) == (1, 0)
-    assert (rows[1.5]["fixed"], rows[1.5]["broken"]) == (0, 0)
-    assert rows[0.0]["recall_at_1_before"] == pytest.approx(2 / 5)
-    assert rows[0.4]["recall_at_1_after"] == pytest.approx(3 / 5)
-    assert rows[0.0]["recall_at_1_after"] == pytest.approx(2 / 5)
