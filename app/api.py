@@ -9,6 +9,7 @@ from typing import BinaryIO, Iterable, Iterator, Optional, Sequence
 from app.chat import Answer, ChatEvent, ChatService, validate_question
 from app.queueing import AnswerSlots
 from core.env import configure_offline_environment
+from core.errors import DocumentNotFound
 from core.settings import Settings, load_settings
 from ingest.service import IngestReport, IngestService
 from vectorstore.retriever import Retriever
@@ -75,6 +76,13 @@ class Assistant:
                            llm_description=f"The chat model at {backend.base_url}",
                            **judges_for(self.settings, backend.model, self.checker))
 
+    @cached_property
+    def translator(self):
+        """Machine translation of sources with the chat model, in the answers' line (app/translate.py)."""
+        from app.translate import Translator
+
+        return Translator(self._chat_backend.model, self.answer_slots, self.settings.max_waiting_answers)
+
     def warm_up(self) -> None:
         """Load every model now, so the first question does not pay for it."""
         with self._lock:
@@ -97,6 +105,21 @@ class Assistant:
         chat = self.chat_service
         with self.answer_slots.slot():
             yield from chat.stream(question, history, verified=verified)
+
+    def translate(self, text: Optional[str] = None, language: str = "en", chunk_id: Optional[str] = None):
+        """A source passage (``text``, or the archive's chunk ``chunk_id``) in ``language``, machine-translated
+        and cached; text already in that language comes back as is (``machine_translation`` False)."""
+        from app.translate import BadTranslation, check_request
+
+        if (text is None) == (chunk_id is None):
+            raise BadTranslation("Give either the text to translate or a chunk_id, not both.")
+        if chunk_id is not None:
+            check_request("-", language)  # an unknown language is refused before the store is read
+            passage = self.store.passages([chunk_id]).get(chunk_id)
+            if passage is None:
+                raise DocumentNotFound(f"No passage with chunk_id {chunk_id!r} is in the archive.")
+            text = passage.text
+        return self.translator.translate(text, language, key=chunk_id)
 
     def validate_question(self, question: str) -> str:
         """Raise BadQuestion now (empty, too long), before a caller starts streaming a reply."""

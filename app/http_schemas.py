@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from app.chat import Answer, Source
+    from app.translate import Translation
     from ingest.service import IngestReport
     from vectorstore.store import DocumentRecord, Passage
 
@@ -67,6 +68,22 @@ class ChatRequest(BaseModel):
                 history.append((pending, message.text()))
                 pending = None
         return turns[-1].text(), history
+
+
+class TranslateRequest(BaseModel):
+    """POST /v1/translate: a source passage's ``text``, or its ``chunk_id`` from an answer's ``sources``."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: Optional[str] = None
+    chunk_id: Optional[str] = None
+    language: str = Field(description="The reader's language: 'en' or 'id'.")
+
+
+def translation_json(translation: "Translation") -> dict[str, Any]:
+    """``machine_translation`` is False only when the text was already in ``language`` (returned as is)."""
+    return {"object": "translation", "translation": translation.text, "language": translation.language,
+            "source_language": translation.source_language,
+            "machine_translation": translation.machine_translation}
 
 
 def passage_json(passage: "Passage", number: int) -> dict[str, Any]:
