@@ -124,6 +124,7 @@ def build_ui(assistant: "Assistant") -> "gr.Blocks":
 
     from app.web_documents import build_documents_tab
     from app.web_queue import queued_answer
+    from app.web_translate import add_translate_endpoint
 
     labels = gr.I18n(**LABELS)
 
@@ -156,6 +157,7 @@ def build_ui(assistant: "Assistant") -> "gr.Blocks":
             _wire_fresh_panel(demo, chatbot, new_chat, sources)
         with gr.Tab(labels("documents_tab")):
             build_documents_tab(assistant, labels, demo)
+        add_translate_endpoint(assistant)  # the cards' Translate button calls it (app/web_translate.py)
     demo.kabar_i18n = labels
     return demo
 

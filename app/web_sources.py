@@ -5,19 +5,24 @@ import html
 import re
 from typing import TYPE_CHECKING, Iterable
 
+from core.language import detect_language
+
 if TYPE_CHECKING:
     from app.events import Answer
     from vectorstore.store import Passage
 
 WORDS = {
     "en": {"sources": "Sources", "untitled": "Untitled", "link": "link", "empty": "Sources appear here when you "
-           "ask a question.", "none": "No matching passages in the archive.", "no_sources": "No sources cited."},
+           "ask a question.", "none": "No matching passages in the archive.", "no_sources": "No sources cited.",
+           "translate": "Translate", "original": "Show original", "machine": "Machine translation"},
     "id": {"sources": "Sumber", "untitled": "Tanpa judul", "link": "tautan", "empty": "Sumber muncul di sini saat "
-           "Anda bertanya.", "none": "Tidak ada bagian arsip yang cocok.", "no_sources": "Tidak ada sumber dikutip."},
+           "Anda bertanya.", "none": "Tidak ada bagian arsip yang cocok.", "no_sources": "Tidak ada sumber dikutip.",
+           "translate": "Terjemahkan", "original": "Tampilkan asli", "machine": "Terjemahan mesin"},
 }
 # The answer's own sources start here; pairs_from_history cuts there, so the model never rereads the cards.
 SOURCES_START = "\n\n<details class='kabar-answer-sources'"
 _LINK = re.compile(r"\[\[(\d+)\]\]\(#source-a\d+-\d+\)")
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # chunk ids are hex; anything else gets no button
 STAGE_START = "<span class='kabar-stage"  # a draft's progress line; never part of the answer
 
 
@@ -45,11 +50,23 @@ def _article_header(passage: "Passage", language: str) -> str:
             f"<span class='kabar-facts'> {facts}{link}</span></div>")
 
 
-def _card(number: int, passage: "Passage", evidence: Iterable[str], cited: bool, card_id: str = "") -> str:
+def _translate_button(passage: "Passage", language: str) -> str:
+    """A Translate button when the passage is in another language than the question; the page script
+    (app/web_style.py) swaps in the translation, labelled, with the original a click away. Chunk id and language
+    ride in class names: the chat's sanitiser drops data-* attributes from answers' own cards."""
+    if not _SAFE_ID.fullmatch(passage.chunk_id or "") or detect_language(passage.text, default=language) == language:
+        return ""
+    return (f" <button type='button' class='kabar-translate kabar-to-{language} kabar-chunk-{passage.chunk_id}'>"
+            f"{WORDS[language]['translate']}</button>")
+
+
+def _card(number: int, passage: "Passage", evidence: Iterable[str], cited: bool, card_id: str = "",
+          language: str = "en") -> str:
     """One numbered passage; ``card_id`` only for the answer's own cards (ids stay unique on the page)."""
     classes = "kabar-card kabar-cited" if cited else "kabar-card"
     ident = f" id='{card_id}'" if card_id else ""
-    return (f"<div class='{classes}'{ident}><span class='kabar-number'>[{number}]</span> "
+    return (f"<div class='{classes}'{ident}><span class='kabar-number'>[{number}]"
+            f"{_translate_button(passage, language)}</span> "
             f"<span class='kabar-passage'>{highlighted(passage.text, evidence)}</span></div>")
 
 
@@ -61,7 +78,8 @@ def grouped(cards: list[tuple[int, "Passage", list[str]]], language: str, cited:
         articles.setdefault(passage.doc_id or passage.title or passage.chunk_id, []).append((number, passage, evidence))
     blocks = []
     for group in articles.values():
-        inner = "".join(_card(n, p, e, cited, anchor(answer_number, n) if answer_number else "") for n, p, e in group)
+        inner = "".join(_card(n, p, e, cited, anchor(answer_number, n) if answer_number else "", language)
+                        for n, p, e in group)
         blocks.append(f"<div class='kabar-article'>{_article_header(group[0][1], language)}{inner}</div>")
     return "".join(blocks)
 

@@ -1,5 +1,9 @@
-"""The page's look and its one small script: readable marks in light and dark, and [n] links that open their card."""
+"""The page's look and its small scripts: readable marks in light and dark, [n] links that open their card, Translate."""
 from __future__ import annotations
+
+import json
+
+from app.web_sources import WORDS
 
 # Gradio puts .dark on the page when the OS (or ?__theme=dark) asks for dark: the marks get explicit colours in
 # both, since a pale background with the theme's light text was unreadable in dark mode.
@@ -20,6 +24,11 @@ CSS = """
 .kabar-target {outline: 2px solid var(--color-accent); outline-offset: 2px;}
 .kabar-stage {color: var(--body-text-color-subdued); font-style: italic;}
 .kabar-heading {font-weight: 600; font-size: 1.1em;}
+.kabar-translate {margin-left: 8px; padding: 0 8px; font-size: 0.8em; font-weight: 400; cursor: pointer;
+  border: 1px solid var(--border-color-primary); border-radius: 6px; background: var(--background-fill-secondary);
+  color: var(--body-text-color);}
+.kabar-translate[aria-busy='true'] {opacity: 0.6; cursor: progress;}
+.kabar-machine {display: block; font-size: 0.8em; font-style: italic; color: var(--body-text-color-subdued);}
 """
 
 # Seconds keep counting on the newest progress line while an answer runs (the server sends a new line only
@@ -66,4 +75,63 @@ HEAD = """<script>
     card.classList.add("kabar-target");
   }, true);
 })();
-</script>"""
+</script>
+<script>
+// A card's Translate button: its passage in the question's language, from the page's hidden Gradio endpoint
+// (app/web_translate.py), shown in place under a "Machine translation" label; the same button shows the
+// original again. Translations are kept on the page, so switching back and forth asks the server once.
+(() => {
+  const words = __WORDS__;
+  const done = new Map();  // chunk id + language -> translation
+  const root = () => ((window.gradio_config && window.gradio_config.root) || "").replace(/\\/$/, "");
+  const ask = async (chunk, language) => {
+    const call = root() + "/gradio_api/call/translate_source";
+    const started = await fetch(call, {method: "POST", headers: {"Content-Type": "application/json"},
+                                       body: JSON.stringify({data: [chunk, language]})});
+    if (!started.ok) throw new Error("HTTP " + started.status);
+    const {event_id} = await started.json();
+    const stream = await (await fetch(call + "/" + event_id)).text();
+    const data = stream.split("\\n").filter((line) => line.startsWith("data:")).pop();
+    const result = data && JSON.parse(data.slice(5));
+    if (!Array.isArray(result) || !result[0]) throw new Error("no translation");
+    if (result[0].error) throw new Error(result[0].error);
+    return result[0].translation;
+  };
+  const show = (button, passage, text) => {
+    const label = document.createElement("span");
+    label.className = "kabar-machine";
+    label.textContent = words[button.kabarLanguage].machine;
+    passage.replaceChildren(label, document.createTextNode(text));
+    button.textContent = words[button.kabarLanguage].original;
+    button.dataset.state = "translated";
+  };
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest && event.target.closest(".kabar-translate");
+    const passage = button && button.closest(".kabar-card").querySelector(".kabar-passage");
+    if (!passage || button.getAttribute("aria-busy") === "true") return;
+    event.preventDefault();
+    event.stopPropagation();
+    if (button.dataset.state === "translated") {  // back to the original, evidence marks and all
+      passage.innerHTML = button.kabarOriginal;
+      button.textContent = words[button.kabarLanguage].translate;
+      button.dataset.state = "";
+      return;
+    }
+    const named = (prefix) => [...button.classList].find((c) => c.startsWith(prefix)).slice(prefix.length);
+    const chunk = named("kabar-chunk-"), key = chunk + " " + named("kabar-to-");
+    button.kabarLanguage = named("kabar-to-");
+    button.kabarOriginal = passage.innerHTML;
+    button.setAttribute("aria-busy", "true");
+    try {
+      if (!done.has(key)) done.set(key, await ask(chunk, button.kabarLanguage));
+      show(button, passage, done.get(key));
+    } catch (err) {
+      button.title = String(err.message || err);
+      button.textContent = "⚠️ " + words[button.kabarLanguage].translate;
+    } finally {
+      button.removeAttribute("aria-busy");
+    }
+  }, true);
+})();
+</script>""".replace("__WORDS__", json.dumps(
+    {language: {key: WORDS[language][key] for key in ("translate", "original", "machine")} for language in WORDS}))
