@@ -132,7 +132,7 @@ class Guard:
         return self._too_large(scope["path"], headers)
 
     def _body_limit(self, path: str) -> int:
-        return CHAT_BODY_BYTES if path.endswith("/chat/completions") else self._max_body
+        return CHAT_BODY_BYTES if path.endswith(("/chat/completions", "/v1/translate")) else self._max_body
 
     def _too_large(self, path: str, headers: dict) -> Optional[tuple]:
         """A declared body over the limit is refused before a byte is read (a streamed one as it streams)."""

@@ -57,6 +57,7 @@ class Translator:
         self._cache: OrderedDict[tuple[str, str], Translation] = OrderedDict()
         self._cache_size, self._max_chars = cache_size, max_chars
         self._lock = threading.Lock()
+        self._running: dict[tuple[str, str], tuple[threading.Lock, int]] = {}
 
     def translate(self, text: str, language: str, key: Optional[str] = None) -> Translation:
         """``text`` in ``language`` ('en' or 'id'); ``key`` (a chunk id) names the cache entry, else the text's hash."""
@@ -66,13 +67,31 @@ class Translator:
         if source == language:
             return Translation(text, language, source, machine_translation=False)
         cache_key = (key or hashlib.sha256(text.encode("utf-8")).hexdigest(), language)
-        hit = self._cached(cache_key)
-        if hit is not None:
-            return hit
-        groups = [self._translate_group(group, source, language) for group in sentence_groups(text)]
-        result = Translation("\n".join(g for g in groups if g), language, source, machine_translation=True)
-        self._remember(cache_key, result)
+        with self._only_one(cache_key):  # two readers of one card: the second waits and reads the cache
+            hit = self._cached(cache_key)
+            if hit is not None:
+                return hit
+            groups = [self._translate_group(group, source, language) for group in sentence_groups(text)]
+            result = Translation("\n".join(g for g in groups if g), language, source, machine_translation=True)
+            self._remember(cache_key, result)
         return result
+
+    @contextmanager
+    def _only_one(self, key: tuple[str, str]) -> Iterator[None]:
+        """One translation of a key at a time; the lock is dropped when no one holds or waits for it."""
+        with self._lock:
+            lock, users = self._running.get(key, (threading.Lock(), 0))
+            self._running[key] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._lock:
+                lock, users = self._running[key]
+                if users == 1:
+                    del self._running[key]
+                else:
+                    self._running[key] = (lock, users - 1)
 
     def _cached(self, key: tuple[str, str]) -> Optional[Translation]:
         with self._lock:

@@ -102,3 +102,32 @@ def test_http_translate_by_chunk_id_and_text_with_openai_errors(rice_assistant):
         response = client.post("/v1/translate", json=payload)
         error = response.json()["error"]
         assert response.status_code == status and set(error) == {"message", "type", "param", "code"}, payload
+
+
+def test_two_readers_of_one_passage_make_one_model_call():
+    gate = threading.Event()
+
+    class Slow(QueuedModel):
+        def _call(self, *args, **kwargs) -> str:
+            gate.wait(5)
+            return super()._call(*args, **kwargs)
+
+    model = Slow(responses=[ENGLISH, "a second call must not happen"])
+    translator, results = Translator(model), []
+    readers = [threading.Thread(target=lambda: results.append(translator.translate(INDONESIAN, "en", key="c1")))
+               for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    gate.set()
+    for reader in readers:
+        reader.join(5)
+    assert [r.text for r in results] == [ENGLISH, ENGLISH] and model.calls == 1 and not translator._running
+
+
+def test_http_translate_refuses_a_huge_body_before_reading_it(rice_assistant):
+    from app.http_api import build_api
+
+    client = TestClient(build_api(rice_assistant()), base_url="http://127.0.0.1")
+    response = client.post("/v1/translate", content=b"{}", headers={"content-type": "application/json",
+                                                                    "content-length": "2000000"})
+    assert response.status_code == 413 and response.json()["error"]["type"] == "invalid_request_error"
