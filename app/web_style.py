@@ -28,7 +28,8 @@ CSS = """
   border: 1px solid var(--border-color-primary); border-radius: 6px; background: var(--background-fill-secondary);
   color: var(--body-text-color);}
 .kabar-translate[aria-busy='true'] {opacity: 0.6; cursor: progress;}
-.kabar-machine {display: block; font-size: 0.8em; font-style: italic; color: var(--body-text-color-subdued);}
+.kabar-machine {display: block; margin: 2px 0 4px; padding-left: 6px; border-left: 3px solid var(--color-accent);
+  font-size: 0.8em; font-style: italic; color: var(--body-text-color);}
 """
 
 # Seconds keep counting on the newest progress line while an answer runs (the server sends a new line only
@@ -111,6 +112,7 @@ HEAD = """<script>
     if (!passage || button.getAttribute("aria-busy") === "true") return;
     event.preventDefault();
     event.stopPropagation();
+    passage.querySelectorAll(".kabar-translate-error").forEach((note) => note.remove());
     if (button.dataset.state === "translated") {  // back to the original, evidence marks and all
       passage.innerHTML = button.kabarOriginal;
       button.textContent = words[button.kabarLanguage].translate;
@@ -125,9 +127,11 @@ HEAD = """<script>
     try {
       if (!done.has(key)) done.set(key, await ask(chunk, button.kabarLanguage));
       show(button, passage, done.get(key));
-    } catch (err) {
-      button.title = String(err.message || err);
-      button.textContent = "⚠️ " + words[button.kabarLanguage].translate;
+    } catch (err) {  // said above the original, which stays; the button tries again
+      const note = document.createElement("span");
+      note.className = "kabar-machine kabar-translate-error";
+      note.textContent = "⚠️ " + String(err.message || err);
+      passage.prepend(note);
     } finally {
       button.removeAttribute("aria-busy");
     }

@@ -92,12 +92,12 @@ def test_an_english_reader_translates_an_indonesian_card_and_goes_back(browser, 
     page.context.close()
 
 
-def test_an_indonesian_reader_translates_an_english_card_and_same_language_cards_have_no_button(
+def test_an_indonesian_phone_in_dark_mode_translates_an_english_card_and_same_language_cards_have_no_button(
         browser, translating, output_dir):
     from playwright.sync_api import expect
 
     url, _model = translating
-    page = open_page(browser, url, locale="id-ID", width=390)
+    page = open_page(browser, url, locale="id-ID", scheme="dark", width=390)
     finished(page, send(page, "Berapa harga beras?"))
     expect(page.locator("#sources .kabar-card").first).to_be_visible()
     expect(page.locator(".kabar-translate")).to_have_count(0)  # Indonesian question, Indonesian sources
@@ -107,7 +107,7 @@ def test_an_indonesian_reader_translates_an_english_card_and_same_language_cards
     expect(card.locator(".kabar-machine")).to_have_text("Terjemahan mesin")
     expect(card.locator(".kabar-passage")).to_contain_text(IN_INDONESIAN)
     expect(card.locator(".kabar-translate")).to_have_text("Tampilkan asli")
-    page.screenshot(path=str(output_dir / "translate-card-id-phone.png"), full_page=True)
+    page.screenshot(path=str(output_dir / "translate-card-id-phone-dark.png"), full_page=True)
     card.locator(".kabar-translate").click()
     expect(card.locator(".kabar-passage")).to_contain_text(CHIPS.text)
     page.context.close()
