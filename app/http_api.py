@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import http_schemas as wire
 from app.http_chat import add_chat_routes
 from app.http_documents import add_document_routes
+from app.http_feedback import add_feedback_routes
 from app.http_guard import Guard
 from app.http_translate import add_translate_routes
 from core.errors import (AmbiguousDocument, BadDocument, BadQuestion, Busy, ConfigError, DocumentNotFound, KabarError,
@@ -40,6 +41,7 @@ def build_api(assistant: "Assistant") -> FastAPI:
     add_chat_routes(router, assistant)
     add_document_routes(router, assistant)
     add_translate_routes(router, assistant)
+    add_feedback_routes(router, assistant)
     _add_unknown_route(router)  # last: only what no other /v1 route matches
     api.include_router(router)
 

@@ -122,7 +122,10 @@ def build_ui(assistant: "Assistant") -> "gr.Blocks":
     """The page: chat with a sources panel, and a documents tab; labels follow the browser's language."""
     import gradio as gr
 
+    from app.feedback import FeedbackStore
     from app.web_documents import build_documents_tab
+    from app.web_feedback import build_feedback
+    from app.web_history import KabarChat
     from app.web_queue import queued_answer
     from app.web_translate import add_translate_endpoint
 
@@ -147,14 +150,14 @@ def build_ui(assistant: "Assistant") -> "gr.Blocks":
                     history = gr.JSON(None, visible=False, label="history")  # /ask's history, for API callers only
                     question = gr.Textbox(label=labels("question"), scale=7, submit_btn=True, stop_btn=True,
                                           placeholder=labels("chat_interface.message_placeholder"))
-                    gr.ChatInterface(fn=answer, chatbot=chatbot, textbox=question, additional_inputs=[history],
+                    chat = KabarChat(fn=answer, chatbot=chatbot, textbox=question, additional_inputs=[history],
                                      additional_outputs=[sources], examples=[[q] for q in EXAMPLES],
-                                     api_name="ask", fill_height=True)
-                    new_chat = gr.Button(labels("new_chat"), size="sm", elem_id="new-chat")
+                                     api_name="ask", fill_height=True, labels=labels)
+                    build_feedback(chatbot, FeedbackStore.in_data_dir(assistant.settings.data_dir), labels)
                 with gr.Column(scale=2, min_width=320):
                     gr.Markdown(labels("sources"), elem_classes=["kabar-heading"])
                     sources.render()
-            _wire_fresh_panel(demo, chatbot, new_chat, sources)
+            _wire_fresh_panel(demo, chatbot, chat, sources)
         with gr.Tab(labels("documents_tab")):
             build_documents_tab(assistant, labels, demo)
         add_translate_endpoint(assistant)  # the cards' Translate button calls it (app/web_translate.py)
@@ -162,17 +165,13 @@ def build_ui(assistant: "Assistant") -> "gr.Blocks":
     return demo
 
 
-def _wire_fresh_panel(demo, chatbot, new_chat, sources) -> None:
-    """The empty sources panel in the browser's language on load, and again when a chat is cleared
-    (New chat, or the chat's own trash icon): an old answer's cards never stay beside a new chat."""
+def _wire_fresh_panel(demo, chatbot, chat, sources) -> None:
+    """The empty sources panel in the browser's language on load, and again when a chat is cleared, started
+    (New chat) or reopened from the saved list: an old answer's cards never stay beside another chat."""
     @with_request
     def fresh(request) -> str:
         return empty_sources(request_language(request))
 
-    @with_request
-    def cleared(request) -> tuple[list, str]:
-        return [], fresh(request)
-
     demo.load(fresh, outputs=sources, api_name=False)
-    chatbot.clear(fresh, outputs=sources, api_name=False)
-    new_chat.click(cleared, outputs=[chatbot, sources], api_name=False)
+    for trigger in (chatbot.clear, chat.new_chat_button.click, chat.chat_history_dataset.click):
+        trigger(fresh, outputs=sources, api_name=False)

@@ -58,8 +58,15 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                         help="no model, no index: re-score the answers an earlier --json saved at --judge-at")
     parser.add_argument("--json", type=Path, help="write every metric and per-question record here")
     parser.add_argument("--data-dir", type=Path, help="where indexes are built and kept (default: a temp dir, deleted)")
+    parser.add_argument("--feedback", type=Path, nargs="?", const=Path(), metavar="JSONL",
+                        help="no datasets: review the web page's thumbs up/down (default file: "
+                        "KABAR_DATA_DIR/feedback.jsonl)")
+    parser.add_argument("--reask", action="store_true",
+                        help="with --feedback: ask each down-voted question again and say whether the answer changed")
     args = parser.parse_args(argv)
-    if not (args.ntrex or args.facqa or args.idk_mrc or args.sample or args.rescore):
+    if args.feedback is None and args.reask:
+        parser.error("--reask goes with --feedback")
+    if args.feedback is None and not (args.ntrex or args.facqa or args.idk_mrc or args.sample or args.rescore):
         parser.error("name at least one dataset: --ntrex, --facqa, --idk-mrc or --sample")
     if args.limit is not None and args.limit <= 0:
         parser.error("--limit must be positive")
@@ -100,6 +107,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     """Run, print the table, write JSON; exit 1 when any run failed outright."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.feedback is not None:
+        from eval.review import main as review
+
+        return review(None if args.feedback == Path() else args.feedback, args.reask)
     if args.rescore:
         payload, results = rescored(args.rescore, args.judge_at, args.judge_penalty)
         summaries = [summarise(r) for r in results]

@@ -1,0 +1,98 @@
+"""Past conversations kept in the browser (Gradio's own saved history), plus the one thing it lacks: a name.
+
+Gradio's ChatInterface(save_history=True) lists, reopens and deletes conversations in localStorage; each answer's
+sources live in its own message, so they come back with it. It titles each by its first question and offers no
+rename, so names live beside it in a second localStorage entry keyed by the conversation's first exchange.
+"""
+import hashlib
+
+import gradio as gr
+
+from app.web_feedback import message_text
+from app.web_labels import request_language
+from app.web_sources import plain_answer
+
+HISTORY_KEY, TITLES_KEY = "kabar_saved_conversations", "kabar_conversation_titles"
+# Gradio encrypts browser state with a key it draws anew at each start, so a restarted server could no longer
+# read what the browser kept. The key travels to the page anyway, so a fixed one protects no less.
+BROWSER_KEY = "kabar-conversations-v1"
+MAX_TITLE = 80
+WORDS = {"en": {"nothing": "Ask a question first: a conversation is saved once its first answer is in."},
+         "id": {"nothing": "Ajukan pertanyaan dulu: percakapan disimpan setelah jawaban pertamanya masuk."}}
+
+
+def conversation_key(messages: list) -> str:
+    """Stable while a conversation grows: its first question and first answer (the list index shifts)."""
+    first = {}
+    for message in messages or []:
+        role = message.get("role") if isinstance(message, dict) else None
+        if role in ("user", "assistant") and role not in first:
+            first[role] = message_text(message)
+    text = first.get("user", "") + "\n" + plain_answer(first.get("assistant", ""))
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+def renamed_titles(name: str, index, conversations: list, titles: dict | None) -> dict | None:
+    """The names after renaming conversation ``index`` (an empty name restores the first question);
+    names of deleted conversations are dropped. None when there is no saved conversation to rename."""
+    if index is None or not conversations or not 0 <= index < len(conversations):
+        return None
+    keys = {conversation_key(c) for c in conversations if c}
+    kept = {k: v for k, v in (titles or {}).items() if k in keys}
+    name = " ".join((name or "").split())[:MAX_TITLE]
+    key = conversation_key(conversations[index])
+    if name:
+        kept[key] = name
+    else:
+        kept.pop(key, None)
+    return kept
+
+
+class KabarChat(gr.ChatInterface):
+    """ChatInterface with saved history on, and a rename box under the list of conversations."""
+
+    def __init__(self, *args, labels, **kwargs):
+        self._labels = labels  # read while the parent renders the history area
+        super().__init__(*args, save_history=True, **kwargs)
+
+    def _render_history_area(self):
+        """Gradio's list and New chat button, then the rename box; what the browser keeps survives a restart."""
+        super()._render_history_area()
+        self.saved_conversations.storage_key, self.saved_conversations.secret = HISTORY_KEY, BROWSER_KEY
+        self.new_chat_button.elem_id = "new-chat"
+        self.chat_history_dataset.elem_id = "conversations"
+        self.titles = gr.BrowserState({}, storage_key=TITLES_KEY, secret=BROWSER_KEY)
+        with self.chat_history_dataset.parent:  # under the list, in the history column
+            self.rename_box = gr.Textbox(label=self._labels("rename_placeholder"), show_label=False, max_lines=1,
+                                         placeholder=self._labels("rename_placeholder"), elem_id="rename-box")
+            self.rename_button = gr.Button(self._labels("rename"), size="sm", elem_id="rename-button")
+
+    def _load_chat_history(self, conversations):
+        """Gradio's own listing stands aside; ``listed`` below draws the list with the names."""
+        return gr.skip()
+
+    def listed(self, conversations: list, titles: dict | None):
+        """The saved conversations, newest first, each under its name or its first question."""
+        titles = titles or {}
+        return gr.Dataset(samples=[[titles.get(conversation_key(c)) or self._generate_chat_title(c)]
+                                   for c in conversations or [] if c])
+
+    def _setup_events(self) -> None:
+        """Gradio's events, then ours (inside the interface's own Blocks context, as events must be)."""
+        super()._setup_events()
+        self._wire_names()
+
+    def _wire_names(self) -> None:
+        """List again whenever the conversations or their names change; rename the open one."""
+        def rename(name: str, index, conversations: list, titles: dict, request: gr.Request):
+            kept = renamed_titles(name, index, conversations, titles)
+            if kept is None:
+                gr.Warning(WORDS[request_language(request)]["nothing"])
+                return gr.skip(), name
+            return kept, ""
+
+        gr.on([self.load, self.saved_conversations.change, self.titles.change], self.listed,
+              [self.saved_conversations, self.titles], [self.chat_history_dataset], queue=False, api_name=False)
+        gr.on([self.rename_button.click, self.rename_box.submit], rename,
+              [self.rename_box, self.conversation_id, self.saved_conversations, self.titles],
+              [self.titles, self.rename_box], queue=False, api_name=False)
