@@ -3,19 +3,19 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from typing import TYPE_CHECKING, Generator, Iterator, Optional, Sequence
 
 import numpy as np
 from langchain_core.prompts import ChatPromptTemplate
 
 from app.answerable import AnswerabilityJudge, Verdict, unmatched_terms
-from app.citations import check_sentences, drop_unfinished_sentence, split_sentences
+from app.citations import drop_unfinished_sentence, split_sentences
 from app.claims import ClaimJudge
 from app.context import close_to_best, excerpt, select_by_scores
 from app.events import Answer, ChatEvent, Checking, Retrieved, Source, Stage, Token  # noqa: F401  (re-exported)
 from app.followup import stands_alone, standalone_question
 from app.injection import safe_title, without_orders
+from app.verify import AnswerChecker, supporting_sentences
 from core.errors import BadQuestion, ModelUnavailable
 from core.language import LANGUAGE_NAMES, detect_language
 from prompts import REFUSAL_MARKER, load_prompt, refusal_text
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from core.settings import Settings
 
 log = logging.getLogger(__name__)
-SENTENCE_CACHE_SIZE = 2048
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -54,14 +53,12 @@ class ChatService:
                  claim_judge: Optional[ClaimJudge] = None, answer_scorer=None, evidence_scorer=None,
                  claim_judge_across=None):
         self._settings = settings
-        self._judge, self._claim_judge = judge, claim_judge
-        self._claim_judge_across = claim_judge_across  # None: claim_judge across languages too
+        self._judge = judge
+        self._checker = AnswerChecker(settings, embeddings, claim_judge, claim_judge_across, llm_description)
         self._answer_scorer = answer_scorer  # the checker's (question, passages) -> probabilities, or None
         self._evidence_scorer = evidence_scorer  # the checker choosing the sentences the model reads, or None
         self._retriever = retriever
         self._embeddings = embeddings
-        self._sentence_cache: dict[str, np.ndarray] = {}
-        self._cache_lock = threading.Lock()
         self._llm = llm
         self._llm_description = llm_description
         self._prompt = ChatPromptTemplate.from_messages([("system", load_prompt("system")),
@@ -238,7 +235,7 @@ class ChatService:
             scores = self._evidence_scorer.sentence_scores(question, sentences)
         else:
             query = np.asarray(self._embeddings.embed_query(question), dtype=np.float32)
-            scores = [np.atleast_2d(rows) @ query for rows in self._sentence_vectors(passages)]
+            scores = [np.atleast_2d(rows) @ query for rows in self._checker.sentence_vectors(passages)]
         chosen = select_by_scores(scores, sentences, budget, skip=[p.title for p in passages if p.title])
         spans = {number: [group[max(rows, key=lambda r: row_scores[r])]]
                  for number, (group, rows, row_scores) in enumerate(zip(sentences, chosen, scores), start=1) if rows}
@@ -273,7 +270,7 @@ class ChatService:
 
         def embed(texts: list[str]) -> np.ndarray:
             missing = [t for t in texts if t not in embedded]
-            embedded.update(zip(missing, self._embed_sentences(missing)))
+            embedded.update(zip(missing, self._checker.embed_sentences(missing)))
             return np.array([embedded[t] for t in texts], dtype=np.float32)
 
         tokens = self._generate(messages, passages)
@@ -289,87 +286,29 @@ class ChatService:
                 checked = len(complete)
             if REFUSAL_MARKER not in (raw or draft) and (complete or raw):
                 text = raw if raw is not None else "\n".join(complete)
-                kept = [c for c in self._check(text, passages, question, language, embed) if c.supported]
+                kept = [c for c in self._checker.check(text, passages, question, language, embed) if c.supported]
                 for sentence in kept[len(released):]:
                     yield Token(sentence.text if not released else " " + sentence.text)
                     released.append(sentence)
             if raw is not None:
                 return raw, released
 
-    def _embed_sentences(self, texts: list[str]) -> list[np.ndarray]:
-        return [np.asarray(self._embeddings.embed_query(t), dtype=np.float32) for t in texts]
-
-    def _check(self, text: str, passages: list[Passage], question: str, language: str, embed=None):
-        embed = embed or (lambda texts: np.array(self._embed_sentences(texts), dtype=np.float32))
-        texts = [p.text for p in passages]
-        judge = self._claim_judge_for(language, passages)
-        # the trained checker decides on meaning itself; similarity then only picks evidence rows and passages
-        min_support = -1.0 if getattr(judge, "kind", "") == "checker" else self._settings.min_support
-        checked = check_sentences(text, texts, self._sentence_vectors(passages), embed, min_support,
-                                  question=question,
-                                  same_language=lambda _sentence, passage: text_language(passage) == language)
-        if judge is None:
-            return checked
-        try:
-            return judge.review(checked, texts, lambda evidence: self._claim_threshold(judge, language, evidence))
-        except Exception as err:  # openai/httpx raise many connection error types
-            raise ModelUnavailable(f"{self._llm_description} did not answer: {err}") from err
-
-    def _claim_judge_for(self, language: str, passages: list[Passage]):
-        """The claim judge for an answer in ``language``: across languages the one the settings name for that case
-        (the checker dropped correct English paraphrases of Indonesian passages there)."""
-        if any(text_language(p.text) == language for p in passages) or self._claim_judge_across is None:
-            return self._claim_judge
-        return self._claim_judge_across
-
-    def _claim_threshold(self, judge, answer_language: str, evidence: str) -> float:
-        """The answer's language is the question's (a short claim's own detection is unreliable)."""
-        same = answer_language == text_language(evidence)
-        if getattr(judge, "kind", "chat") == "checker":
-            return self._settings.min_claim_probability if same else self._settings.min_claim_probability_across_languages
-        return self._settings.min_claim_log_odds if same else self._settings.min_claim_log_odds_across_languages
-
     def _verify(self, question: str, language: str, raw: str, passages: list[Passage], released=None) -> Answer:
         """Keep only sentences their cited passages support; nothing left means a refusal. ``released``:
         the sentences already streamed as checked, kept as they are so the answer is what was streamed."""
         if released is None and (REFUSAL_MARKER in raw or not raw.strip()):
             return self._refusal(question, language, passages)
-        checked = released if released is not None else self._check(raw, passages, question, language)
+        checked = released if released is not None else self._checker.check(raw, passages, question, language)
         kept = [c for c in checked if c.supported]
         for c in checked:
             log.info("support %.3f, claim %s, %s: %s", c.similarity, c.claim_log_odds,
                      "kept" if c.supported else "dropped", c.text)
         numbers = sorted({n for c in kept for n in c.cited})
-        sources = [Source(n, passages[n - 1], self._evidence(n, passages[n - 1], kept)) for n in numbers]
+        sources = [Source(n, passages[n - 1], supporting_sentences(n, passages[n - 1], kept)) for n in numbers]
         answer = Answer(question, " ".join(c.text for c in kept), sources, refused=False, language=language,
                         retrieved=passages) if kept else self._refusal(question, language, passages)
         answer.claims = [(c.text, c.claim_log_odds) for c in checked if c.claim_log_odds is not None]
         return answer
-
-    @staticmethod
-    def _evidence(number: int, passage: Passage, kept: list) -> list[str]:
-        """The passage's sentences that support the answer sentences citing it (to highlight)."""
-        sentences = split_sentences(passage.text) or [passage.text]
-        rows = sorted({c.evidence[number] for c in kept if number in c.evidence})
-        return [sentences[r] for r in rows if r < len(sentences)]
-
-    def _sentence_vectors(self, passages: list[Passage]) -> list[np.ndarray]:
-        """One row per sentence of each passage, cached by chunk id (chunks are immutable)."""
-        with self._cache_lock:
-            missing = [p for p in passages if p.chunk_id not in self._sentence_cache]
-        sentences = [split_sentences(p.text) or [p.text] for p in missing]
-        flat = [s for group in sentences for s in group]
-        vectors = np.asarray(self._embeddings.embed_documents(flat), dtype=np.float32) if flat else None
-        start, found = 0, {}
-        for passage, group in zip(missing, sentences):
-            found[passage.chunk_id] = vectors[start : start + len(group)]
-            start += len(group)
-        with self._cache_lock:  # answers may run side by side (KABAR_MAX_CONCURRENT_ANSWERS)
-            self._sentence_cache.update(found)
-            rows = [self._sentence_cache[p.chunk_id] for p in passages]
-            while len(self._sentence_cache) > SENTENCE_CACHE_SIZE:
-                self._sentence_cache.pop(next(iter(self._sentence_cache)))
-        return rows
 
     @staticmethod
     def _refusal(question: str, language: str, passages: list[Passage], answerability: Optional[float] = None,

@@ -130,14 +130,17 @@ def test_the_checker_picks_the_sentences_the_model_reads(rice_service):
     assert select_by_scores(scores, sentences, max_chars=30) == [[1], []]
 
 
-def test_answers_in_another_language_than_their_passages_use_the_judge_named_for_that_case(rice_service):
+def test_answers_in_another_language_than_their_passages_use_the_judge_named_for_that_case(rice_service,
+                                                                                         unit_settings,
+                                                                                         fake_embeddings):
     """English answers about Indonesian passages go to claim_judge_across (the chat model by default)."""
+    from app.verify import AnswerChecker
+
     checker = CheckerClaimJudge(FakeCrossEncoder(), 0.1, 0.1)
     across = CheckerClaimJudge(FakeCrossEncoder(), 0.1, 0.1)
-    service = rice_service(claim_judge=checker)
-    service._claim_judge_across = across
-    passages = service.retrieve("harga beras")
-    assert service._claim_judge_for("id", passages) is checker
-    assert service._claim_judge_for("en", passages) is across
-    service._claim_judge_across = None
-    assert service._claim_judge_for("en", passages) is checker
+    passages = rice_service().retrieve("harga beras")
+    both = AnswerChecker(unit_settings, fake_embeddings, claim_judge=checker, claim_judge_across=across)
+    assert both.claim_judge_for("id", passages) is checker
+    assert both.claim_judge_for("en", passages) is across
+    one = AnswerChecker(unit_settings, fake_embeddings, claim_judge=checker)
+    assert one.claim_judge_for("en", passages) is checker

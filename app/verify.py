@@ -1,0 +1,94 @@
+"""The check after the draft: each answer sentence against the passage sentences it cites, by the judge the
+answer's language calls for (the trained checker, the chat model, or words and meaning alone)."""
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
+
+import numpy as np
+
+from app.citations import CheckedSentence, check_sentences, split_sentences
+from core.errors import ModelUnavailable
+from vectorstore.analysis import text_language
+from vectorstore.store import Passage
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+
+    from core.settings import Settings
+
+SENTENCE_CACHE_SIZE = 2048
+
+
+class AnswerChecker:
+    """Marks each sentence of a draft supported or not, and re-cites it where another passage supports it."""
+
+    def __init__(self, settings: "Settings", embeddings: "Embeddings", claim_judge=None, claim_judge_across=None,
+                 llm_description: str = "the chat model"):
+        self._settings = settings
+        self._embeddings = embeddings
+        self._claim_judge = claim_judge
+        self._claim_judge_across = claim_judge_across  # None: claim_judge across languages too
+        self._llm_description = llm_description
+        self._sentence_cache: dict[str, np.ndarray] = {}
+        self._cache_lock = threading.Lock()
+
+    def embed_sentences(self, texts: list[str]) -> list[np.ndarray]:
+        return [np.asarray(self._embeddings.embed_query(t), dtype=np.float32) for t in texts]
+
+    def check(self, text: str, passages: list[Passage], question: str, language: str,
+              embed: Optional[Callable[[list[str]], np.ndarray]] = None) -> list[CheckedSentence]:
+        """Every sentence of ``text`` checked by words and meaning, then by the claim judge for ``language``."""
+        embed = embed or (lambda texts: np.array(self.embed_sentences(texts), dtype=np.float32))
+        texts = [p.text for p in passages]
+        judge = self.claim_judge_for(language, passages)
+        # the trained checker decides on meaning itself; similarity then only picks evidence rows and passages
+        min_support = -1.0 if getattr(judge, "kind", "") == "checker" else self._settings.min_support
+        checked = check_sentences(text, texts, self.sentence_vectors(passages), embed, min_support,
+                                  question=question,
+                                  same_language=lambda _sentence, passage: text_language(passage) == language)
+        if judge is None:
+            return checked
+        try:
+            return judge.review(checked, texts, lambda evidence: self.claim_threshold(judge, language, evidence))
+        except Exception as err:  # openai/httpx raise many connection error types
+            raise ModelUnavailable(f"{self._llm_description} did not answer: {err}") from err
+
+    def claim_judge_for(self, language: str, passages: Sequence[Passage]):
+        """The claim judge for an answer in ``language``: across languages the one the settings name for that case
+        (the checker dropped correct English paraphrases of Indonesian passages there)."""
+        if any(text_language(p.text) == language for p in passages) or self._claim_judge_across is None:
+            return self._claim_judge
+        return self._claim_judge_across
+
+    def claim_threshold(self, judge, answer_language: str, evidence: str) -> float:
+        """The answer's language is the question's (a short claim's own detection is unreliable)."""
+        same = answer_language == text_language(evidence)
+        if getattr(judge, "kind", "chat") == "checker":
+            return self._settings.min_claim_probability if same else self._settings.min_claim_probability_across_languages
+        return self._settings.min_claim_log_odds if same else self._settings.min_claim_log_odds_across_languages
+
+    def sentence_vectors(self, passages: Sequence[Passage]) -> list[np.ndarray]:
+        """One row per sentence of each passage, cached by chunk id (chunks are immutable)."""
+        with self._cache_lock:
+            missing = [p for p in passages if p.chunk_id not in self._sentence_cache]
+        sentences = [split_sentences(p.text) or [p.text] for p in missing]
+        flat = [s for group in sentences for s in group]
+        vectors = np.asarray(self._embeddings.embed_documents(flat), dtype=np.float32) if flat else None
+        start, found = 0, {}
+        for passage, group in zip(missing, sentences):
+            found[passage.chunk_id] = vectors[start : start + len(group)]
+            start += len(group)
+        with self._cache_lock:  # answers may run side by side (KABAR_MAX_CONCURRENT_ANSWERS)
+            self._sentence_cache.update(found)
+            rows = [self._sentence_cache[p.chunk_id] for p in passages]
+            while len(self._sentence_cache) > SENTENCE_CACHE_SIZE:
+                self._sentence_cache.pop(next(iter(self._sentence_cache)))
+        return rows
+
+
+def supporting_sentences(number: int, passage: Passage, kept: Sequence[CheckedSentence]) -> list[str]:
+    """The passage's sentences that support the answer sentences citing it (to highlight)."""
+    sentences = split_sentences(passage.text) or [passage.text]
+    rows = sorted({c.evidence[number] for c in kept if number in c.evidence})
+    return [sentences[r] for r in rows if r < len(sentences)]
