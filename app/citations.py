@@ -139,6 +139,23 @@ def misplaced_names(text: str, passage_sentences: Sequence[str], row: int, quest
             if any(w in names for w in run) and not any(w.lower() in near for w in run)]
 
 
+_ABOUT_SOURCES = re.compile(
+    r"^(the|this|that|these)\s+(passages?|articles?|sources?|texts?|documents?|context)\b[^.]*\b(provides?|gives?|"
+    r"contains?|offers?|discuss(es)?|describes?|details?|mentions?|has|have|does|do)\b|"
+    r"\b(is|are|was|were)\s+not\s+(mentioned|stated|discussed|given)\b|"
+    r"\b(in|from)\s+the\s+(given|provided)\s+(passages?|articles?|sources?|texts?|context)\b|"
+    r"^(bagian|artikel|sumber|teks|paragraf|dokumen)(-\w+)?\s*(ini|tersebut|itu)?\s*(memberikan|berisi|menjelaskan|"
+    r"membahas|menyebutkan|memuat)\b|\btidak\s+(disebutkan|dijelaskan|dibahas)\b",
+    re.IGNORECASE)
+
+
+def talks_about_sources(text: str) -> bool:
+    """A sentence about the passages rather than the news ("The passage [3] provides more details on this",
+    "South Korea is not mentioned in the given passages"): it states nothing a reader can use, and its
+    citation would point at a passage that does not say it."""
+    return bool(_ABOUT_SOURCES.search(CITATION.sub(" ", text).strip()))
+
+
 def unfinished(text: str) -> bool:
     """A sentence cut off before its point ("will hold its first meeting on [2].")."""
     words = re.findall(r"\w+(?:-\w+)*", CITATION.sub(" ", text))  # "1940-an" is one word
@@ -189,7 +206,8 @@ def check_sentences(
 
     checked, seen = [], set()
     for sentence, text, vector in zip(sentences, bare, vectors):
-        if not _WORD.search(text) or text.lower() in seen or unfinished(text):  # "[1], [2]." is no claim
+        if not _WORD.search(text) or text.lower() in seen or unfinished(text) or talks_about_sources(text):
+            # "[1], [2]." is no claim, nor is "The passage [3] gives details"
             continue
         seen.add(text.lower())
         cited = [n for n in cited_numbers(sentence) if 1 <= n <= len(passages)]

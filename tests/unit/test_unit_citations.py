@@ -256,3 +256,28 @@ def test_the_article_s_topics_are_not_held_to_one_sentence():
                  "Kebijakan Uni Eropa berubah.", "UE dan Jepang berencana membentuk Dewan Kemitraan Digital."]
     claim = "Dewan Kemitraan Digital adalah kerja sama antara Uni Eropa dan Jepang [1]."
     assert misplaced_names(claim, sentences, row=3) == []
+
+
+@pytest.mark.parametrize("sentence", [
+    "The passage [3] provides more details on this announcement.",
+    "South Korea is not mentioned in the given passages [1].",
+    "This article does not say when the council meets [2].",
+    "Artikel tersebut menjelaskan lebih lanjut tentang pengumuman itu [3].",
+    "Nama menteri itu tidak disebutkan [1].",
+])
+def test_sentences_about_the_sources_are_no_claims(sentence):
+    from app.citations import talks_about_sources
+
+    assert talks_about_sources(sentence)
+
+
+@pytest.mark.parametrize("sentence", [
+    "The Netherlands announced new export restrictions [1].",
+    "The article's author, Thierry Breton, spoke about AI [1].",
+    "Menurut artikel, UE dan Korea Selatan membentuk dewan serupa [1].",
+    "The council will discuss quantum computing [1].",
+])
+def test_news_sentences_are_claims(sentence):
+    from app.citations import talks_about_sources
+
+    assert not talks_about_sources(sentence)
