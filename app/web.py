@@ -122,6 +122,7 @@ def build_ui(assistant: "Assistant") -> "gr.Blocks":
     """The page: chat with a sources panel, and a documents tab; labels follow the browser's language."""
     import gradio as gr
 
+    from app.conversations import ConversationStore
     from app.feedback import FeedbackStore
     from app.web_documents import build_documents_tab
     from app.web_feedback import build_feedback
@@ -152,7 +153,8 @@ def build_ui(assistant: "Assistant") -> "gr.Blocks":
                                           placeholder=labels("chat_interface.message_placeholder"))
                     chat = KabarChat(fn=answer, chatbot=chatbot, textbox=question, additional_inputs=[history],
                                      additional_outputs=[sources], examples=[[q] for q in EXAMPLES],
-                                     api_name="ask", fill_height=True, labels=labels)
+                                     api_name="ask", fill_height=True, labels=labels,
+                                     store=ConversationStore(assistant.settings.data_dir))
                     build_feedback(chatbot, FeedbackStore.in_data_dir(assistant.settings.data_dir), labels)
                 with gr.Column(scale=2, min_width=320):
                     gr.Markdown(labels("sources"), elem_classes=["kabar-heading"])

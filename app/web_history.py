@@ -3,11 +3,14 @@
 Gradio's ChatInterface(save_history=True) lists, reopens and deletes conversations in localStorage; each answer's
 sources live in its own message, so they come back with it. It titles each by its first question and offers no
 rename, so names live beside it in a second localStorage entry keyed by the conversation's first exchange.
+With a login (an API key set), the server keeps each user's list and names too (app/conversations.py) and the
+page loads them from there, so they follow the user to another browser.
 """
 import hashlib
 
 import gradio as gr
 
+from app.conversations import ConversationStore
 from app.web_feedback import message_text
 from app.web_labels import request_language
 from app.web_sources import plain_answer
@@ -49,11 +52,37 @@ def renamed_titles(name: str, index, conversations: list, titles: dict | None) -
 
 
 class KabarChat(gr.ChatInterface):
-    """ChatInterface with saved history on, and a rename box under the list of conversations."""
+    """ChatInterface with saved history on, a rename box under the list, and the server's copy per user."""
 
-    def __init__(self, *args, labels, **kwargs):
-        self._labels = labels  # read while the parent renders the history area
+    def __init__(self, *args, labels, store: ConversationStore | None = None, **kwargs):
+        self._labels, self._store = labels, store  # read while the parent renders the history area
         super().__init__(*args, save_history=True, **kwargs)
+
+    def _user(self, request: gr.Request | None) -> str | None:
+        """Who is logged in to the page; None without a login (the browser alone keeps the list)."""
+        return getattr(request, "username", None) if self._store is not None else None
+
+    def _save_conversation(self, index, conversation, saved_conversations, request: gr.Request):
+        """Gradio's save into the browser, and into the user's file when logged in."""
+        index, saved = super()._save_conversation(index, conversation, saved_conversations)
+        if user := self._user(request):
+            self._store.save(user, conversations=saved)
+        return index, saved
+
+    def _delete_conversation(self, index, saved_conversations, request: gr.Request):
+        """Gradio's delete (the chat's trash icon), in the user's file too when logged in."""
+        index, saved = super()._delete_conversation(index, saved_conversations)
+        if user := self._user(request):
+            self._store.save(user, conversations=saved)
+        return index, saved
+
+    def restored(self, request: gr.Request):
+        """With a login, the user's list and names from the server replace the browser's."""
+        user = self._user(request)
+        if not user:
+            return gr.skip(), gr.skip()
+        kept = self._store.load(user) or {"conversations": [], "titles": {}}
+        return kept["conversations"], kept["titles"]
 
     def _render_history_area(self):
         """Gradio's list and New chat button, then the rename box; what the browser keeps survives a restart."""
@@ -62,9 +91,11 @@ class KabarChat(gr.ChatInterface):
         self.new_chat_button.elem_id = "new-chat"
         self.chat_history_dataset.elem_id = "conversations"
         self.titles = gr.BrowserState({}, storage_key=TITLES_KEY, secret=BROWSER_KEY)
-        with self.chat_history_dataset.parent:  # under the list, in the history column
+        column = self.chat_history_dataset.parent
+        column.min_width = 160  # room for a title and the rename box
+        with column:  # under the list, in the history column
             self.rename_box = gr.Textbox(label=self._labels("rename_placeholder"), show_label=False, max_lines=1,
-                                         placeholder=self._labels("rename_placeholder"), elem_id="rename-box")
+                                         placeholder=self._labels("rename_hint"), elem_id="rename-box")
             self.rename_button = gr.Button(self._labels("rename"), size="sm", elem_id="rename-button")
 
     def _load_chat_history(self, conversations):
@@ -89,8 +120,11 @@ class KabarChat(gr.ChatInterface):
             if kept is None:
                 gr.Warning(WORDS[request_language(request)]["nothing"])
                 return gr.skip(), name
+            if user := self._user(request):
+                self._store.save(user, titles=kept)
             return kept, ""
 
+        self.load(self.restored, None, [self.saved_conversations, self.titles], queue=False, api_name=False)
         gr.on([self.load, self.saved_conversations.change, self.titles.change], self.listed,
               [self.saved_conversations, self.titles], [self.chat_history_dataset], queue=False, api_name=False)
         gr.on([self.rename_button.click, self.rename_box.submit], rename,

@@ -9,7 +9,7 @@ LABELS = {
            "delete": "Delete", "new_chat": "New chat", "question": "Your question",
            "confirm": "Yes, delete it", "cancel": "Cancel",
            "col_title": "Title", "col_outlet": "Outlet", "col_date": "Date", "col_chunks": "Chunks", "col_id": "Id",
-           "rename": "Rename", "rename_placeholder": "Name this conversation",
+           "rename": "Rename", "rename_placeholder": "Name this conversation", "rename_hint": "New name",
            "feedback_comment": "Comment (optional)", "feedback_send": "Send comment"},
     "id": {"intro": "Tanyakan arsip berita Anda, dalam bahasa Indonesia atau Inggris.", "chat": "Obrolan",
            "sources": "Sumber", "documents_tab": "Dokumen",
@@ -18,7 +18,7 @@ LABELS = {
            "new_chat": "Obrolan baru", "question": "Pertanyaan Anda",
            "confirm": "Ya, hapus", "cancel": "Batal",
            "col_title": "Judul", "col_outlet": "Media", "col_date": "Tanggal", "col_chunks": "Potongan", "col_id": "Id",
-           "rename": "Ganti nama", "rename_placeholder": "Beri nama percakapan ini",
+           "rename": "Ganti nama", "rename_placeholder": "Beri nama percakapan ini", "rename_hint": "Nama baru",
            "feedback_comment": "Komentar (opsional)", "feedback_send": "Kirim komentar",
            # Gradio's own words its Indonesian translation lacks (looked up by these keys in its frontend)
            "chat_interface.new_chat": "Obrolan baru", "chat_interface.message_placeholder": "Ketik pesan…",

@@ -97,3 +97,58 @@ def test_a_conversation_is_listed_after_a_reload_reopens_with_its_sources_is_ren
     expect(conversations).not_to_contain_text("Harga pangan")
     expect(bots).to_have_count(0)
     page.context.close()
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory):
+    """The scripted page behind its login (an API key set): the server keeps each user's conversations."""
+    from app.api import Assistant
+    from app.server import serve
+    from core.settings import Settings
+    from tests.conftest import free_port
+    from tests.e2e.test_browser_sources import ScriptedChat
+    from tests.unit.conftest import NO_CHECKER, FakeEmbeddings
+
+    root = tmp_path_factory.mktemp("keyed")
+    kb = Assistant(Settings(data_dir=root / "data", models_dir=root / "models", chroma_collection="keyed_chunks",
+                            api_key=KEY, **NO_CHECKER))
+    kb.__dict__["embeddings"] = FakeEmbeddings()
+    kb.stream = ScriptedChat().stream
+    server = serve(kb, port=free_port(), block=False)
+    yield server.url, kb
+    server.close()
+
+
+KEY = "s3cret-s3cret-s3cret"
+
+
+def logged_in(browser, url: str):  # noqa: F811
+    """A fresh browser (nothing in its storage), logged in to the page."""
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(url)
+    page.locator("input[type=password]").wait_for(timeout=60_000)
+    page.locator("input:not([type=password])").first.fill("kabar")
+    page.locator("input[type=password]").fill(KEY)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("textarea", timeout=60_000)
+    return page
+
+
+def test_with_a_login_a_conversation_follows_the_user_to_another_browser(browser, keyed, output_dir):  # noqa: F811
+    from playwright.sync_api import expect
+
+    url, kb = keyed
+    first = logged_in(browser, url)
+    with first.expect_request(listing_saved(1), timeout=30_000) as listing:
+        finished(first, send(first, "Berapa harga beras?"))
+    listing.value.response()
+    first.context.close()
+    assert len(list((kb.settings.data_dir / "conversations").iterdir())) == 1
+    other = logged_in(browser, url)  # another browser: its own storage is empty
+    conversations = other.locator("#conversations")
+    expect(conversations).to_contain_text("Berapa harga beras?")
+    conversations.get_by_text("Berapa harga beras?").click()
+    expect(other.locator("[data-testid='bot'] #source-a1-1")).to_have_count(1)
+    other.screenshot(path=str(output_dir / "history-another-browser.png"), full_page=True)
+    other.context.close()

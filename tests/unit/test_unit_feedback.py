@@ -148,3 +148,28 @@ def test_an_api_client_posts_feedback_beside_the_pages_and_bad_bodies_get_openai
     for bad, words in (({**body, "vote": "meh"}, "vote"), ({**body, "question": " "}, "question is empty")):
         refused = client.post("/v1/feedback", json=bad)
         assert refused.status_code == 400 and words in refused.json()["error"]["message"]
+
+
+def test_with_a_login_the_server_keeps_each_users_conversations_and_names(tmp_path):
+    from types import SimpleNamespace
+
+    import gradio as gr
+
+    from app.conversations import ConversationStore
+    from app.web_history import KabarChat
+    from app.web_labels import LABELS
+
+    store = ConversationStore(tmp_path)
+    with gr.Blocks():
+        chat = KabarChat(fn=lambda message, history: "ok", labels=gr.I18n(**LABELS), store=store)
+    ana, budi, nobody = (SimpleNamespace(username=name) for name in ("ana", "budi", None))
+    assert chat._save_conversation(None, HISTORY, [], ana) == (0, [HISTORY])
+    assert chat.restored(ana) == ([HISTORY], {}) and chat.restored(budi) == ([], {}), "each user their own"
+    store.save("ana", titles={"k": "Harga pangan"})
+    assert chat.restored(ana) == ([HISTORY], {"k": "Harga pangan"})
+    chat._save_conversation(None, HISTORY[:2], [HISTORY], nobody)  # no login: the browser alone keeps it
+    assert [p.name for p in (tmp_path / "conversations").iterdir()] == [store._path("ana").name]
+    assert "ana" not in store._path("ana").name
+    assert chat._delete_conversation(0, [HISTORY], ana) == (None, [])
+    assert store.load("ana") == {"conversations": [], "titles": {"k": "Harga pangan"}}
+    assert chat.restored(nobody) == (gr.skip(), gr.skip())
