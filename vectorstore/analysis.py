@@ -59,3 +59,18 @@ def question_language(question: str) -> str:
     """The question's language, with Indonesian -kah/-lah particles taken off first, so that
     "Siapakah Gubernur Papua" counts as Indonesian like "Siapa Gubernur Papua"."""
     return text_language(_PARTICLE.sub("", question))
+
+
+# acronyms of 3+ letters ("JSR", "ASML"; "AI", "EU" are too common to pick a passage) and mixed-case brands ("PayPal")
+_NAME_WORD = re.compile(r"\b(?:[A-Z][A-Z0-9]{2,}|[A-Z][a-z]+[A-Z]\w*)\b")
+
+
+def spelt_alike_names(question: str) -> set[str]:
+    """Acronyms and mixed-case brand names of a question ("JSR", "ASML", "McKinsey"): written the same in every
+    language, so a keyword hit on one counts across languages too."""
+    return set(_NAME_WORD.findall(question))
+
+
+def mentions_any(text: str, names: set[str]) -> bool:
+    """The text has one of the names as a whole word, case kept."""
+    return any(re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text) for name in names)

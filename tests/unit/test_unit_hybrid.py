@@ -248,3 +248,21 @@ def test_rrf_fusion_still_available(unit_settings, ingest_service, chunk_store, 
     passages = _retrieve(unit_settings, chunk_store, fake_embeddings, "Cipinang", fusion="rrf",
                          dense_weight=1.0, keyword_weight=1.0)
     assert passages[0].doc_id == "rice"
+
+
+DEAL = Article("deal", "Dana pemerintah Jepang mengusulkan akuisisi JSR senilai 6,3 miliar dolar.", "d.txt", title="Akuisisi")
+DEAL_QUESTION = "How much was the acquisition of JSR worth?"
+
+
+class SteeredAway(FakeEmbeddings):
+    """Dense prefers the market article for the English question about JSR."""
+
+    def embed_query(self, text: str) -> list[float]:
+        return super().embed_query(MARKET.text if text == DEAL_QUESTION else text)
+
+
+def test_a_keyword_hit_on_an_acronym_counts_across_languages(unit_settings, ingest_service, chunk_store):
+    """'JSR' is spelt alike in English and Indonesian: its BM25 hit is evidence, unlike shared ordinary words."""
+    ingest_service.ingest_articles([MARKET, DEAL])
+    found = _retrieve(unit_settings, chunk_store, SteeredAway(), DEAL_QUESTION, keyword_weight=5.0, headline_match=False)
+    assert found[0].doc_id == "deal"
