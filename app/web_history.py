@@ -51,6 +51,20 @@ def renamed_titles(name: str, index, conversations: list, titles: dict | None) -
     return kept
 
 
+def extended_index(conversation: list, saved: list) -> int | None:
+    """The saved conversation this one continues (or repeats), if any: Gradio saves just after an answer, and
+    a New chat clicked in between would otherwise save the open conversation a second time."""
+    def turns(messages: list) -> list[tuple]:
+        return [(m.get("role"), message_text(m)) for m in messages or [] if isinstance(m, dict)]
+
+    now = turns(conversation)
+    for index, kept in enumerate(saved or []):
+        earlier = turns(kept)
+        if earlier and now[:len(earlier)] == earlier:
+            return index
+    return None
+
+
 class KabarChat(gr.ChatInterface):
     """ChatInterface with saved history on, a rename box under the list, and the server's copy per user."""
 
@@ -63,7 +77,11 @@ class KabarChat(gr.ChatInterface):
         return getattr(request, "username", None) if self._store is not None else None
 
     def _save_conversation(self, index, conversation, saved_conversations, request: gr.Request):
-        """Gradio's save into the browser, and into the user's file when logged in."""
+        """Gradio's save into the browser (no second copy of one conversation), and into the user's file."""
+        if not conversation:  # a save that lands after New chat emptied the chat: nothing to keep
+            return index, saved_conversations
+        if index is None:
+            index = extended_index(conversation, saved_conversations)
         index, saved = super()._save_conversation(index, conversation, saved_conversations)
         if user := self._user(request):
             self._store.save(user, conversations=saved)

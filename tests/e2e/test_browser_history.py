@@ -93,6 +93,16 @@ def test_a_conversation_is_listed_after_a_reload_reopens_with_its_sources_is_ren
     page.screenshot(path=str(output_dir / "history-renamed.png"), full_page=True)
     conversations.get_by_text("Harga pangan").click()
     expect(bots).to_have_count(2)
+    with page.expect_request(listing_saved(3), timeout=30_000) as listing:
+        finished(page, send(page, "Why did rice prices fall?"))
+    listing.value.response()
+    expect(page.locator("#sources .kabar-card")).not_to_have_count(0)
+    page.locator("#new-chat").click()  # a new chat: no answers, no cards, the saved one still listed
+    expect(bots).to_have_count(0)
+    expect(page.locator("#sources")).to_contain_text("Sources appear here")
+    expect(conversations).to_contain_text("Harga pangan")
+    conversations.get_by_text("Harga pangan").click()
+    expect(bots).to_have_count(3)
     page.locator("#chat button[aria-label='Clear']").first.click()  # the trash icon deletes the open conversation
     expect(conversations).not_to_contain_text("Harga pangan")
     expect(bots).to_have_count(0)

@@ -150,6 +150,27 @@ def test_an_api_client_posts_feedback_beside_the_pages_and_bad_bodies_get_openai
         assert refused.status_code == 400 and words in refused.json()["error"]["message"]
 
 
+def test_a_conversation_saved_again_after_new_chat_replaces_its_earlier_copy():
+    from app.web_history import extended_index
+
+    other = [{"role": "user", "content": "Lain?"}, {"role": "assistant", "content": "Ya."}]
+    assert extended_index(HISTORY, [other, HISTORY[:2]]) == 1, "continues the second"
+    assert extended_index(HISTORY, [other, HISTORY]) == 1, "the same one again"
+    assert extended_index(HISTORY[:2], [HISTORY]) is None, "a new chat with the same first question is new"
+    assert extended_index(HISTORY, []) is None
+
+
+def test_an_empty_chat_is_not_saved(tmp_path):
+    import gradio as gr
+
+    from app.web_history import KabarChat
+    from app.web_labels import LABELS
+
+    with gr.Blocks():
+        chat = KabarChat(fn=lambda message, history: "ok", labels=gr.I18n(**LABELS))
+    assert chat._save_conversation(None, [], [HISTORY], None) == (None, [HISTORY])
+
+
 def test_with_a_login_the_server_keeps_each_users_conversations_and_names(tmp_path):
     from types import SimpleNamespace
 
