@@ -116,12 +116,17 @@ def unknown_names(text: str, known_text: str, same_language: bool) -> list[str]:
             if (same_language or len(run) > 1) and not any(w.lower() in known for w in run)]
 
 
+def _proper_names(sentences: Sequence[str]) -> set[str]:
+    """Words a text writes as names: capitalised after a sentence's first word, or acronyms ("JSR", "UE")."""
+    found = {w for sentence in sentences for run in _name_runs(sentence) for w in run}
+    return found | {w for sentence in sentences for w in _WORD.findall(sentence) if _ACRONYM.fullmatch(w)}
+
+
 def _actor_names(sentences: Sequence[str]) -> set[str]:
     """Words a text writes as names (capitalised after a sentence's first word, or acronyms: "JSR") in at most
     ``ACTOR_SENTENCES`` of its sentences: the article's topics ("Uni Eropa", "Jepang") are everywhere and
     are often named otherwise nearby ("UE"); a swapped actor is one mentioned in passing."""
-    found = {w for sentence in sentences for run in _name_runs(sentence) for w in run}
-    found |= {w for sentence in sentences for w in _WORD.findall(sentence) if _ACRONYM.fullmatch(w)}
+    found = _proper_names(sentences)
     mentions = [{w.lower() for w in _WORD.findall(sentence)} for sentence in sentences]
     return {w for w in found if sum(w.lower() in words for words in mentions) <= ACTOR_SENTENCES}
 
@@ -137,6 +142,23 @@ def misplaced_names(text: str, passage_sentences: Sequence[str], row: int, quest
     runs = _name_runs(text) + ([[words[0]]] if words and _ACRONYM.fullmatch(words[0]) else [])
     return [" ".join(run) for run in runs
             if any(w in names for w in run) and not any(w.lower() in near for w in run)]
+
+
+def unowned_numbers(text: str, passage_sentences: Sequence[str]) -> list[str]:
+    """Names of the passage that a claim puts beside a number, where no sentence holding that number (or the one
+    before it) names them: the number belongs to someone else ("Uni Eropa akan menginvestasikan $6.3 miliar"
+    where the passage's $6.3 billion is a Japanese fund's bid). Unlike ``misplaced_names`` the question's names
+    and the article's topics count too: asked about the EU's money, a small model gives it the fund's."""
+    numbers = numbers_in(text)
+    if not numbers:
+        return []
+    names = _proper_names(passage_sentences)
+    runs = [run for run in _name_runs(text) if any(w in names for w in run)]
+    homes = [i for i, sentence in enumerate(passage_sentences) if numbers & numbers_in(sentence)]
+    if not homes:
+        return []
+    near = {w.lower() for i in homes for s in passage_sentences[max(i - 1, 0): i + 1] for w in _WORD.findall(s)}
+    return [" ".join(run) for run in runs if not any(w.lower() in near for w in run)]
 
 
 _ABOUT_SOURCES = re.compile(
@@ -193,7 +215,8 @@ def check_sentences(
         rows = np.atleast_2d(passage_vectors[i]) @ vector
         if len(rows) != len(rows_of[i]):  # one vector for the whole passage: no sentence to place names by
             return True
-        return not misplaced_names(text, rows_of[i], int(np.argmax(rows)), question)
+        return not misplaced_names(text, rows_of[i], int(np.argmax(rows)), question) and \
+            not unowned_numbers(text, rows_of[i])
 
     def verdict(indexes: list[int], text: str, vector: np.ndarray) -> tuple[bool, float]:
         similarity = max(float(np.max(np.atleast_2d(passage_vectors[i]) @ vector)) for i in indexes)

@@ -281,3 +281,15 @@ def test_news_sentences_are_claims(sentence):
     from app.citations import talks_about_sources
 
     assert not talks_about_sources(sentence)
+
+
+def test_a_number_given_to_someone_its_sentence_does_not_name_is_unowned():
+    from app.citations import unowned_numbers
+
+    sentences = ["Uni Eropa ingin bermitra dengan Jepang.", "Uni Eropa mengurangi risiko.",
+                 "Jepang memainkan peran penting dalam rantai pasokan.",
+                 "Faktanya, dana pemerintah Jepang mengusulkan akuisisi JSR senilai $6.3 miliar.",
+                 "UE juga memperkuat industri semikonduktornya."]
+    assert unowned_numbers("Uni Eropa akan menginvestasikan $6.3 miliar dengan Jepang [1].", sentences) == ["Eropa"]
+    assert unowned_numbers("Dana pemerintah Jepang mengusulkan akuisisi JSR senilai $6.3 miliar [1].", sentences) == []
+    assert unowned_numbers("Uni Eropa ingin bermitra dengan Jepang [1].", sentences) == []  # no number: not asked
