@@ -134,9 +134,10 @@ def _actor_names(sentences: Sequence[str]) -> set[str]:
 def misplaced_names(text: str, passage_sentences: Sequence[str], row: int, question: str = "") -> list[str]:
     """Names of the passage that the claim uses but its evidence (the closest sentence and its neighbours) lacks:
     the claim pins on one actor what the passage says of another ("JSR announced export restrictions" where
-    the passage says the Netherlands did, and names JSR sentences away). The question's names are exempt."""
+    the passage says the Netherlands did, and names JSR sentences away). The question's names are held too: asked
+    "And what about South Korea?", a small model gives Korea what the passage says of Japan."""
     names = _actor_names(passage_sentences)
-    nearby = " ".join([question, *passage_sentences[max(row - 1, 0): row + 2]])
+    nearby = " ".join(passage_sentences[max(row - 1, 0): row + 2])
     near = {w.lower() for w in _WORD.findall(nearby)}
     words = _WORD.findall(CITATION.sub(" ", text))
     runs = _name_runs(text) + ([[words[0]]] if words and _ACRONYM.fullmatch(words[0]) else [])
@@ -171,11 +172,15 @@ _ABOUT_SOURCES = re.compile(
     re.IGNORECASE)
 
 
+_CITATION_AS_SUBJECT = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]\s*[a-z]")  # "[3] also mentioned", not "[1] Harga naik"
+
+
 def talks_about_sources(text: str) -> bool:
     """A sentence about the passages rather than the news ("The passage [3] provides more details on this",
-    "South Korea is not mentioned in the given passages"): it states nothing a reader can use, and its
+    "[3] also mentioned that ...", "South Korea is not mentioned in the given passages"): it states nothing a
+    reader can use, and its
     citation would point at a passage that does not say it."""
-    return bool(_ABOUT_SOURCES.search(CITATION.sub(" ", text).strip()))
+    return bool(_CITATION_AS_SUBJECT.match(text) or _ABOUT_SOURCES.search(CITATION.sub(" ", text).strip()))
 
 
 def unfinished(text: str) -> bool:
@@ -229,7 +234,7 @@ def check_sentences(
 
     checked, seen = [], set()
     for sentence, text, vector in zip(sentences, bare, vectors):
-        if not _WORD.search(text) or text.lower() in seen or unfinished(text) or talks_about_sources(text):
+        if not _WORD.search(text) or text.lower() in seen or unfinished(text) or talks_about_sources(sentence):
             # "[1], [2]." is no claim, nor is "The passage [3] gives details"
             continue
         seen.add(text.lower())
