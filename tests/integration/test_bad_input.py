@@ -46,6 +46,12 @@ def snapshot(kb: Assistant):
             kb.store.keyword.versions())
 
 
+def id_titled(kb: Assistant, title: str) -> str:
+    """The one document with this title, by id (removal takes ids only)."""
+    [doc_id] = [d.doc_id for d in kb.documents() if d.title == title]
+    return doc_id
+
+
 def assert_still_serving(kb: Assistant):
     found = kb.retriever.retrieve("Dewan Kemitraan Digital Uni Eropa Jepang")
     assert found and found[0].title == SAMPLE_TITLE
@@ -259,7 +265,7 @@ def test_malformed_indosum_lines_are_reported_one_by_one_and_good_lines_go_in(kb
     for (name, reason), (want_name, want_reason) in zip(report.failed, expected):
         assert name == want_name and reason.startswith(want_reason), (name, reason)
     assert len(kb.documents()) == len(before[0]) + 1
-    assert kb.remove(report.added[0]) and snapshot(kb) == before
+    assert kb.remove(id_titled(kb, report.added[0])) and snapshot(kb) == before
     assert_still_serving(kb)
 
 
@@ -314,5 +320,5 @@ def test_service_refuses_traversal_paths_and_document_names_stay_names(kb, tmp_p
                                 "text": "Judul aneh tetap hanya teks biasa."}) + "\n", "utf-8")
     assert kb.ingest([path]).added == ["../../etc/passwd"]
     assert not (tmp_path / "etc").exists()
-    assert kb.remove("../../etc/passwd") and snapshot(kb) == before
+    assert kb.remove(id_titled(kb, "../../etc/passwd")) and snapshot(kb) == before
     assert_still_serving(kb)
