@@ -137,7 +137,7 @@ def misplaced_names(text: str, passage_sentences: Sequence[str], row: int, quest
     the passage says the Netherlands did, and names JSR sentences away). The question's names are held too: asked
     "And what about South Korea?", a small model gives Korea what the passage says of Japan."""
     names = _actor_names(passage_sentences)
-    nearby = " ".join(passage_sentences[max(row - 1, 0): row + 2])
+    nearby = " ".join([passage_sentences[0], *passage_sentences[max(row - 1, 0): row + 2]])  # the lead: its topic
     near = {w.lower() for w in _WORD.findall(nearby)}
     words = _WORD.findall(CITATION.sub(" ", text))
     runs = _name_runs(text) + ([[words[0]]] if words and _ACRONYM.fullmatch(words[0]) else [])
@@ -147,7 +147,7 @@ def misplaced_names(text: str, passage_sentences: Sequence[str], row: int, quest
 
 def unowned_numbers(text: str, passage_sentences: Sequence[str]) -> list[str]:
     """Names of the passage that a claim puts beside a number, where no sentence holding that number (or the one
-    before it) names them: the number belongs to someone else ("Uni Eropa akan menginvestasikan $6.3 miliar"
+    before it, or the passage's lead) names them: the number belongs to someone else ("Uni Eropa akan menginvestasikan $6.3 miliar"
     where the passage's $6.3 billion is a Japanese fund's bid). Unlike ``misplaced_names`` the question's names
     and the article's topics count too: asked about the EU's money, a small model gives it the fund's."""
     numbers = numbers_in(text)
@@ -158,7 +158,8 @@ def unowned_numbers(text: str, passage_sentences: Sequence[str]) -> list[str]:
     homes = [i for i, sentence in enumerate(passage_sentences) if numbers & numbers_in(sentence)]
     if not homes:
         return []
-    near = {w.lower() for i in homes for s in passage_sentences[max(i - 1, 0): i + 1] for w in _WORD.findall(s)}
+    # the passage's lead names its topic, which later sentences leave unsaid ("Biaya perluasan … Rp 12 triliun")
+    near = {w.lower() for i in {0, *homes} for s in passage_sentences[max(i - 1, 0): i + 1] for w in _WORD.findall(s)}
     return [" ".join(run) for run in runs if not any(w.lower() in near for w in run)]
 
 
