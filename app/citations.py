@@ -18,6 +18,8 @@ SCALES = {"ribu": 3, "thousand": 3, "rb": 3, "k": 3, "juta": 6, "million": 6, "j
 SCALE_WORDS = {"en": {3: "thousand", 6: "million", 9: "billion", 12: "trillion"},
                "id": {3: "ribu", 6: "juta", 9: "miliar", 12: "triliun"}}
 INDONESIAN_SCALES = frozenset("ribu rb juta jt miliar milyar triliun".split())
+LEAD_SENTENCES = 3  # a passage's lead (rubric, headline, first sentence) names its topic
+CURRENCIES = frozenset("Rp IDR USD US EUR GBP JPY CNY SGD RM Rs".split())  # "Rp 12 triliun": a unit, not a name
 _ACRONYM = re.compile(r"[A-Z][A-Z0-9]{1,5}")
 ACTOR_SENTENCES = 2
 _TRAILING = frozenset("on in at of to for from by with and or the a an di ke dari pada dan atau yang untuk dengan".split())
@@ -99,7 +101,7 @@ def _name_runs(text: str) -> list[list[str]]:
     """Runs of capitalised words after the first word (names: "Yasuhiro Nakagawa", "ASML")."""
     runs, run = [], []
     for word in _WORD.findall(text)[1:]:
-        if word[0].isupper():
+        if word[0].isupper() and word not in CURRENCIES:
             run.append(word)
         elif run:
             runs.append(run)
@@ -137,7 +139,7 @@ def misplaced_names(text: str, passage_sentences: Sequence[str], row: int, quest
     the passage says the Netherlands did, and names JSR sentences away). The question's names are held too: asked
     "And what about South Korea?", a small model gives Korea what the passage says of Japan."""
     names = _actor_names(passage_sentences)
-    nearby = " ".join([passage_sentences[0], *passage_sentences[max(row - 1, 0): row + 2]])  # the lead: its topic
+    nearby = " ".join([*passage_sentences[:LEAD_SENTENCES], *passage_sentences[max(row - 1, 0): row + 2]])
     near = {w.lower() for w in _WORD.findall(nearby)}
     words = _WORD.findall(CITATION.sub(" ", text))
     runs = _name_runs(text) + ([[words[0]]] if words and _ACRONYM.fullmatch(words[0]) else [])
@@ -159,7 +161,8 @@ def unowned_numbers(text: str, passage_sentences: Sequence[str]) -> list[str]:
     if not homes:
         return []
     # the passage's lead names its topic, which later sentences leave unsaid ("Biaya perluasan … Rp 12 triliun")
-    near = {w.lower() for i in {0, *homes} for s in passage_sentences[max(i - 1, 0): i + 1] for w in _WORD.findall(s)}
+    lead = passage_sentences[:LEAD_SENTENCES]
+    near = {w.lower() for i in homes for s in [*lead, *passage_sentences[max(i - 1, 0): i + 1]] for w in _WORD.findall(s)}
     return [" ".join(run) for run in runs if not any(w.lower() in near for w in run)]
 
 

@@ -220,6 +220,7 @@ def test_a_scale_the_passage_gives_two_ways_is_not_guessed():
 
 
 ARTICLE_SENTENCES = [
+    "Semikonduktor penting bagi model AI.", "Teknologi itu strategis.",
     "Jepang memainkan peran penting dalam rantai pasokan semikonduktor global.",  # the chunk's lead
     "Faktanya, minggu lalu, dana yang didukung oleh pemerintah Jepang mengusulkan akuisisi JSR senilai $6.3 miliar.",
     "UE juga telah berupaya untuk memperkuat industri semikonduktornya.",
@@ -231,18 +232,18 @@ ARTICLE_SENTENCES = [
 def test_a_name_the_passage_puts_elsewhere_is_a_role_swap():
     from app.citations import misplaced_names
 
-    assert misplaced_names("JSR announced new export restrictions [1].", ARTICLE_SENTENCES, row=4) == ["JSR"]
-    assert misplaced_names("Pemerintah Belanda dan JSR mengumumkan pembatasan.", ARTICLE_SENTENCES, row=4) == ["JSR"]
-    assert not misplaced_names("ASML was named with the new export restrictions.", ARTICLE_SENTENCES, row=4)
-    assert not misplaced_names("JSR was to be acquired for $6.3 billion.", ARTICLE_SENTENCES, row=1)
-    assert misplaced_names("JSR announced restrictions.", ARTICLE_SENTENCES, row=4,
+    assert misplaced_names("JSR announced new export restrictions [1].", ARTICLE_SENTENCES, row=6) == ["JSR"]
+    assert misplaced_names("Pemerintah Belanda dan JSR mengumumkan pembatasan.", ARTICLE_SENTENCES, row=6) == ["JSR"]
+    assert not misplaced_names("ASML was named with the new export restrictions.", ARTICLE_SENTENCES, row=6)
+    assert not misplaced_names("JSR was to be acquired for $6.3 billion.", ARTICLE_SENTENCES, row=3)
+    assert misplaced_names("JSR announced restrictions.", ARTICLE_SENTENCES, row=6,
                            question="What did JSR announce?") == ["JSR"]  # asked about, still not its fact
 
 
 def test_check_sentences_drops_the_swapped_actor_and_keeps_the_right_one():
     passage = " ".join(ARTICLE_SENTENCES)
-    rows = np.eye(5)  # one row per sentence: the fake embed points each claim at the export sentence
-    embed = lambda texts: np.array([[0.0, 0.0, 0.0, 0.0, 1.0] for _ in texts])  # noqa: E731
+    rows = np.eye(7)  # one row per sentence: the fake embed points each claim at the export sentence
+    embed = lambda texts: np.array([[0.0] * 6 + [1.0] for _ in texts])  # noqa: E731
     swapped, right = check_sentences("JSR announced new export restrictions [1]. ASML's country announced them [1].",
                                      [passage], [rows], embed, SUPPORT)
     assert not swapped.supported
@@ -289,7 +290,8 @@ def test_news_sentences_are_claims(sentence):
 def test_a_number_given_to_someone_its_sentence_does_not_name_is_unowned():
     from app.citations import unowned_numbers
 
-    sentences = ["Breton juga mengungkapkan rencana kerja sama.", "Uni Eropa mengurangi risiko.",
+    sentences = ["Breton juga mengungkapkan rencana kerja sama.", "Semikonduktor penting bagi AI.",
+                 "Teknologi itu strategis.", "Uni Eropa mengurangi risiko.",
                  "Jepang memainkan peran penting dalam rantai pasokan.",
                  "Faktanya, dana pemerintah Jepang mengusulkan akuisisi JSR senilai $6.3 miliar.",
                  "UE juga memperkuat industri semikonduktornya."]
@@ -302,10 +304,22 @@ def test_a_number_of_the_passage_s_topic_may_be_given_to_the_topic_its_lead_name
     """Later sentences leave the topic unsaid: "Biaya perluasan … Rp 12 triliun" is the Tanjung Priok terminal's."""
     from app.citations import unowned_numbers
 
-    sentences = ["PT Pelabuhan Indonesia memulai perluasan terminal di Pelabuhan Tanjung Priok, Jakarta.",
+    sentences = ["Ekonomi", "Pelabuhan Tanjung Priok Perluas Terminal",
+                 "PT Pelabuhan Indonesia memulai perluasan terminal di Pelabuhan Tanjung Priok, Jakarta.",
+                 "Harga naik.", "Pelindo senang.",
                  "Setelah selesai pada 2027, kapasitas naik menjadi 7,5 juta TEU.",
                  "Biaya perluasan diperkirakan mencapai Rp 12 triliun dan dibiayai oleh Pelindo sendiri."]
     assert unowned_numbers("The Tanjung Priok expansion will cost Rp 12 trillion [1].", sentences) == []
     from app.citations import misplaced_names
 
-    assert misplaced_names("The Tanjung Priok expansion will cost Rp 12 trillion [1].", sentences, row=2) == []
+    assert misplaced_names("The Tanjung Priok expansion will cost Rp 12 trillion [1].", sentences, row=6) == []
+
+
+def test_a_currency_is_no_name():
+    """"Rp" stands before the number wherever the claim's evidence row falls: it names no actor."""
+    from app.citations import misplaced_names
+
+    sentences = ["PT Pelabuhan Indonesia memulai perluasan terminal di Pelabuhan Tanjung Priok.",
+                 "Kapasitas naik menjadi 7,5 juta TEU.", "Pelindo senang.",
+                 "Biaya perluasan diperkirakan mencapai Rp 12 triliun."]
+    assert misplaced_names("The Tanjung Priok expansion will cost Rp 12 trillion [1].", sentences, row=0) == []
