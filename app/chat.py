@@ -11,7 +11,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from app.answerable import AnswerabilityJudge, Verdict, unmatched_terms
 from app.citations import drop_unfinished_sentence, split_sentences
 from app.claims import ClaimJudge
-from app.context import close_to_best, excerpt, select_by_scores
+from app.context import close_to_best, excerpt, select_by_scores, similarity_scores
 from app.events import Answer, ChatEvent, Checking, Retrieved, Source, Stage, Token  # noqa: F401  (re-exported)
 from app.followup import stands_alone, standalone_question
 from app.injection import safe_title, without_orders
@@ -235,7 +235,7 @@ class ChatService:
             scores = self._evidence_scorer.sentence_scores(question, sentences)
         else:
             query = np.asarray(self._embeddings.embed_query(question), dtype=np.float32)
-            scores = [np.atleast_2d(rows) @ query for rows in self._checker.sentence_vectors(passages)]
+            scores = similarity_scores(query, self._checker.sentence_vectors(passages))
         chosen = select_by_scores(scores, sentences, budget, skip=[p.title for p in passages if p.title])
         spans = {number: [group[max(rows, key=lambda r: row_scores[r])]]
                  for number, (group, rows, row_scores) in enumerate(zip(sentences, chosen, scores), start=1) if rows}

@@ -133,7 +133,7 @@ def _actor_names(sentences: Sequence[str]) -> set[str]:
     return {w for w in found if sum(w.lower() in words for words in mentions) <= ACTOR_SENTENCES}
 
 
-def misplaced_names(text: str, passage_sentences: Sequence[str], row: int, question: str = "") -> list[str]:
+def misplaced_names(text: str, passage_sentences: Sequence[str], row: int) -> list[str]:
     """Names of the passage that the claim uses but its evidence (the closest sentence and its neighbours) lacks:
     the claim pins on one actor what the passage says of another ("JSR announced export restrictions" where
     the passage says the Netherlands did, and names JSR sentences away). The question's names are held too: asked
@@ -224,7 +224,7 @@ def check_sentences(
         rows = np.atleast_2d(passage_vectors[i]) @ vector
         if len(rows) != len(rows_of[i]):  # one vector for the whole passage: no sentence to place names by
             return True
-        return not misplaced_names(text, rows_of[i], int(np.argmax(rows)), question) and \
+        return not misplaced_names(text, rows_of[i], int(np.argmax(rows))) and \
             not unowned_numbers(text, rows_of[i])
 
     def verdict(indexes: list[int], text: str, vector: np.ndarray) -> tuple[bool, float]:

@@ -24,8 +24,12 @@ def select_sentences(question: np.ndarray, sentence_vectors: Sequence[np.ndarray
     followed by its next sentence, until ``max_chars`` is spent. Overlapping chunks repeat
     sentences: each text is chosen once. The single best sentence is always kept, unless it
     gives the assistant orders (see core/injection.py)."""
-    scores = [np.atleast_2d(rows) @ question for rows in sentence_vectors]
-    return select_by_scores(scores, sentences, max_chars, skip)
+    return select_by_scores(similarity_scores(question, sentence_vectors), sentences, max_chars, skip)
+
+
+def similarity_scores(question: np.ndarray, sentence_vectors: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Each passage sentence's cosine to the question (the vectors are normalised)."""
+    return [np.atleast_2d(rows) @ question for rows in sentence_vectors]
 
 
 def select_by_scores(scores: Sequence[Sequence[float]], sentences: Sequence[Sequence[str]], max_chars: int,

@@ -143,25 +143,23 @@ def check_request(text: str, language: str, max_chars: int = MAX_CHARS) -> None:
 
 def sentence_groups(text: str, size: int = GROUP_CHARS) -> list[str]:
     """Whole sentences packed into groups of about ``size`` characters (a longer sentence stands alone)."""
-    groups, current = [], ""
-    for sentence in (piece for s in _SENTENCE_END.split(text) for piece in _pieces(s.strip(), size)):
-        if current and len(current) + 1 + len(sentence) > size:
-            groups.append(current)
-            current = sentence
-        else:
-            current = f"{current} {sentence}".strip()
-    return groups + [current] if current else groups
+    return _packed((piece for s in _SENTENCE_END.split(text) for piece in _pieces(s.strip(), size)), size)
 
 
 def _pieces(sentence: str, size: int) -> list[str]:
     """A sentence longer than a group cut at spaces (an unpunctuated wall of text still fits the reply budget)."""
     if len(sentence) <= size:
         return [sentence] if sentence else []
-    pieces, current = [], ""
-    for word in sentence.split():
-        if current and len(current) + 1 + len(word) > size:
-            pieces.append(current)
-            current = word
+    return _packed(sentence.split(), size)
+
+
+def _packed(parts, size: int) -> list[str]:
+    """Parts joined by spaces into runs of at most ``size`` characters (a longer part stands alone)."""
+    runs, current = [], ""
+    for part in parts:
+        if current and len(current) + 1 + len(part) > size:
+            runs.append(current)
+            current = part
         else:
-            current = f"{current} {word}".strip()
-    return pieces + [current] if current else pieces
+            current = f"{current} {part}".strip()
+    return runs + [current] if current else runs

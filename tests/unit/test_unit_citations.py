@@ -236,8 +236,7 @@ def test_a_name_the_passage_puts_elsewhere_is_a_role_swap():
     assert misplaced_names("Pemerintah Belanda dan JSR mengumumkan pembatasan.", ARTICLE_SENTENCES, row=6) == ["JSR"]
     assert not misplaced_names("ASML was named with the new export restrictions.", ARTICLE_SENTENCES, row=6)
     assert not misplaced_names("JSR was to be acquired for $6.3 billion.", ARTICLE_SENTENCES, row=3)
-    assert misplaced_names("JSR announced restrictions.", ARTICLE_SENTENCES, row=6,
-                           question="What did JSR announce?") == ["JSR"]  # asked about, still not its fact
+    assert misplaced_names("JSR announced restrictions.", ARTICLE_SENTENCES, row=6) == ["JSR"]
 
 
 def test_check_sentences_drops_the_swapped_actor_and_keeps_the_right_one():
