@@ -315,6 +315,17 @@ class Settings(BaseSettings):
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
 
+    def with_changes(self, **changes) -> "Settings":
+        """A copy with these settings changed, each checked as arguments are (an unknown key names the closest
+        one, a bad value fails); pydantic's model_copy(update=...) checks neither."""
+        check_keys(changes, "the changes")
+        return type(self).model_validate({**{name: getattr(self, name) for name in type(self).model_fields}, **changes})
+
+    def model_copy(self, *, update=None, deep: bool = False) -> "Settings":
+        """pydantic's copy, but an unknown key in ``update`` is refused (with_changes also checks the values)."""
+        check_keys(update or {}, "model_copy(update=...)")
+        return super().model_copy(update=update, deep=deep)
+
     @property
     def max_file_bytes(self) -> int:
         """The file limit in bytes: one unit (MB = 1,000,000 bytes) for uploads, request bodies and ingest."""

@@ -23,8 +23,8 @@ def kb(request, assistant):
         return
     from app.api import Assistant
 
-    remote = Assistant(assistant.settings.model_copy(update={
-        "llm_backend": "openai", "llm_base_url": assistant._chat_backend.base_url}))
+    remote = Assistant(assistant.settings.with_changes(
+        llm_backend="openai", llm_base_url=assistant._chat_backend.base_url))
     yield remote
     remote.close()
 

@@ -16,9 +16,8 @@ pytestmark = pytest.mark.integration
 
 def test_openai_compatible_server_answers_through_the_same_code(assistant):
     """Point a second Assistant at the llama.cpp HTTP server the first one runs: no code changes."""
-    remote = Assistant(assistant.settings.model_copy(update={
-        "llm_backend": "openai", "llm_base_url": assistant._chat_backend.base_url,
-    }))
+    remote = Assistant(assistant.settings.with_changes(
+        llm_backend="openai", llm_base_url=assistant._chat_backend.base_url))
     answer = remote.ask("Why is the EU partnering with Japan?")
     assert not answer.refused and answer.sources
     assert remote._chat_backend._server is None  # nothing loaded locally

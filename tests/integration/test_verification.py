@@ -60,7 +60,7 @@ def with_claim_judge(assistant):
     """A chat service whose answers are queued but whose claims the real 1.5B model judges."""
     from app.claims import ClaimJudge
 
-    settings = assistant.settings.model_copy(update={"min_relevance": 0.0})
+    settings = assistant.settings.with_changes(min_relevance=0.0)
 
     def build(reply: str, judged: bool = True) -> ChatService:
         judge = ClaimJudge(assistant._chat_backend.model) if judged else None

@@ -174,7 +174,7 @@ def service_with_cores(cores, monkeypatch, unit_settings, store, fake_embeddings
     from ingest.service import IngestService
 
     monkeypatch.setattr(service_module.os, "cpu_count", lambda: cores)
-    return IngestService(unit_settings.model_copy(update={"embedding_threads": 2}), store, fake_embeddings)
+    return IngestService(unit_settings.with_changes(embedding_threads=2), store, fake_embeddings)
 
 
 @pytest.mark.parametrize("cores, writer", [(4, "kabar-ingest-writer"), (2, "MainThread")])

@@ -76,7 +76,7 @@ def test_an_answer_the_judge_accepts_keeps_its_sources(service_with_claims):
 def test_an_answer_in_another_language_than_its_evidence_gets_the_lower_threshold(unit_settings, fake_embeddings):
     from app.verify import AnswerChecker
 
-    settings = unit_settings.model_copy(update={"min_claim_log_odds": 0.5, "min_claim_log_odds_across_languages": -1.0})
+    settings = unit_settings.with_changes(min_claim_log_odds=0.5, min_claim_log_odds_across_languages=-1.0)
     evidence = "Harga beras medium di Pasar Cipinang turun menjadi Rp 11.200 per kilogram pada pekan ini."
     judge = object()  # a chat-model judge: no kind
     checker = AnswerChecker(settings, fake_embeddings, claim_judge=judge)

@@ -26,7 +26,7 @@ def api_for(settings):
 
 @pytest.fixture
 def keyed(unit_settings):
-    return TestClient(api_for(unit_settings.model_copy(update={"api_key": SecretStr(KEY)})), base_url=LOCAL)
+    return TestClient(api_for(unit_settings.with_changes(api_key=SecretStr(KEY))), base_url=LOCAL)
 
 
 @pytest.mark.parametrize("path", ["/v1/models", "/v1/documents", "/v1/docs", "/v1/openapi.json", "/health"])
@@ -74,7 +74,7 @@ def test_loopback_host_names_are_served(unit_settings, host):
 
 
 def test_off_loopback_any_host_name_is_served_with_the_key(unit_settings):
-    settings = unit_settings.model_copy(update={"web_host": "0.0.0.0", "api_key": SecretStr(KEY)})
+    settings = unit_settings.with_changes(web_host="0.0.0.0", api_key=SecretStr(KEY))
     client = TestClient(api_for(settings), base_url="http://kabar.example.org")
     assert client.get("/v1/models", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
 
@@ -111,7 +111,7 @@ def test_failed_page_logins_are_throttled(unit_settings, fake_embeddings):
     from app.server import create_app
     from tests.unit.test_unit_http_api import make_assistant
 
-    settings = unit_settings.model_copy(update={"api_key": SecretStr(KEY)})
+    settings = unit_settings.with_changes(api_key=SecretStr(KEY))
     with TestClient(create_app(make_assistant(settings, fake_embeddings, ["x"])), base_url=LOCAL) as client:
         for _ in range(10):
             assert client.post("/login", data={"username": "kabar", "password": "nope"}).status_code >= 400

@@ -117,7 +117,7 @@ def test_hybrid_finds_an_exact_term_and_reports_cosine_scores(unit_settings, ing
                                                               fake_embeddings):
     ingest_service.ingest_articles([RICE, CHIPS])
     for mode in ("keyword", "hybrid"):
-        settings = unit_settings.model_copy(update={"retrieval_mode": mode, "top_k": 2})
+        settings = unit_settings.with_changes(retrieval_mode=mode, top_k=2)
         passages = Retriever(settings, chunk_store, fake_embeddings).retrieve("Cipinang")
         assert passages[0].doc_id == "rice"
         assert all(-1.0 <= p.score <= 1.0 and p.vector is not None for p in passages)
@@ -172,7 +172,7 @@ class Steered(FakeEmbeddings):
 
 
 def _retrieve(unit_settings, store, embeddings, question, **update):
-    settings = unit_settings.model_copy(update={"retrieval_mode": "hybrid", "top_k": 2, **update})
+    settings = unit_settings.with_changes(**{"retrieval_mode": "hybrid", "top_k": 2, **update})
     return Retriever(settings, store, embeddings).retrieve(question)
 
 

@@ -117,10 +117,10 @@ def passages_for(path: Path, marker: str, chunk_size: int = 900) -> list[Passage
 def answer(unit_settings, passages: list[Passage], question: str, context_chars: int):
     from app.chat import Answer, ChatService, Token
 
-    settings = unit_settings.model_copy(update={"min_relevance": 0.0, "min_support": 0.0, "relevance_margin": 1.0,
-                                                "context_chars": context_chars})
+    settings = unit_settings.with_changes(min_relevance=0.0, min_support=0.0, relevance_margin=1.0,
+                                          context_chars=context_chars)
     chat = ChatService(settings, ArticleRetriever(passages), FakeEmbeddings(), Parrot())
-    events = list(chat.stream(question, verified=False))
+    events = list(chat.stream(question))
     final = events[-1]
     assert isinstance(final, Answer)
     return "".join(e.text for e in events if isinstance(e, Token)), final

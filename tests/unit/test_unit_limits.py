@@ -135,7 +135,7 @@ def test_jsonl_records_are_bounded(tmp_path, monkeypatch):
 def test_one_unit_for_every_size_limit(unit_settings, tmp_path):
     from app.uploads import save_upload
 
-    settings = unit_settings.model_copy(update={"max_file_mb": 0.01})
+    settings = unit_settings.with_changes(max_file_mb=0.01)
     assert settings.max_file_bytes == 10_000
     save_upload(settings, "pas.txt", io.BytesIO(b"a" * 10_000))
     with pytest.raises(BadDocument, match="more than 10,000 bytes"):
@@ -149,7 +149,7 @@ def test_one_unit_for_every_size_limit(unit_settings, tmp_path):
 def small_limit_client(unit_settings):
     from tests.unit.test_unit_http_guard import api_for
 
-    settings = unit_settings.model_copy(update={"max_file_mb": 0.01})
+    settings = unit_settings.with_changes(max_file_mb=0.01)
     return TestClient(api_for(settings), base_url="http://127.0.0.1")
 
 
@@ -159,7 +159,7 @@ def test_a_streamed_body_over_the_limit_is_refused_while_it_streams(unit_setting
 
     from tests.unit.test_unit_http_guard import api_for
 
-    app, sent, replies = api_for(unit_settings.model_copy(update={"max_file_mb": 0.01})), [], []
+    app, sent, replies = api_for(unit_settings.with_changes(max_file_mb=0.01)), [], []
     scope = {"type": "http", "method": "POST", "path": "/v1/documents", "raw_path": b"/v1/documents",
              "query_string": b"", "scheme": "http", "server": ("127.0.0.1", 7860), "client": ("127.0.0.1", 5),
              "headers": [(b"host", b"127.0.0.1:7860"), (b"content-type", b"multipart/form-data; boundary=b")],

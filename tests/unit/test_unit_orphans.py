@@ -55,7 +55,7 @@ def test_a_running_writers_chunks_are_stepped_over_and_kept(rice_store, fake_emb
 def test_the_retriever_finds_the_real_passage_past_leftovers(rice_store, fake_embeddings, unit_settings, mode):
     from vectorstore.retriever import Retriever
 
-    settings = unit_settings.model_copy(update={"retrieval_mode": mode, "fetch_k": 4, "top_k": 2})
+    settings = unit_settings.with_changes(retrieval_mode=mode, fetch_k=4, top_k=2)
     with rice_store.leases.hold() as lease:
         plant(rice_store, fake_embeddings.embed_query(QUESTION), lease.id)
         assert cipinang(Retriever(settings, rice_store, fake_embeddings).retrieve(QUESTION))

@@ -101,7 +101,7 @@ class SlowChat:
 def stand_in(unit_settings, chat=None, **overrides):
     from types import SimpleNamespace
 
-    settings = unit_settings.model_copy(update=overrides)
+    settings = unit_settings.with_changes(**overrides)
     return SimpleNamespace(settings=settings, answer_slots=AnswerSlots(settings.max_concurrent_answers),
                            chat_service=chat or SlowChat(), validate_question=lambda q: q.strip(),
                            documents=lambda: [])

@@ -111,3 +111,16 @@ def test_the_unknown_setting_error_is_a_config_error():
 
     with pytest.raises(ConfigError):
         Settings(llm_modle="x")
+
+
+def test_with_changes_validates_and_names_the_closest_key_for_an_unknown_one(tmp_path, monkeypatch):
+    settings = Settings(data_dir=tmp_path)
+    monkeypatch.setenv("KABAR_TOP_K", "9")  # a copy reads neither the environment nor the settings file again
+    changed = settings.with_changes(top_k=6, claim_judge=False)
+    assert (changed.top_k, changed.claim_judge, changed.data_dir) == (6, "off", tmp_path) and settings.top_k == 4
+    with pytest.raises(UnknownSetting, match=r"'top_kk' in the changes; did you mean 'top_k'\?"):
+        settings.with_changes(top_kk=6)
+    with pytest.raises(ValidationError):
+        settings.with_changes(top_k="six")
+    with pytest.raises(UnknownSetting, match=r"did you mean 'min_relevance'\?"):
+        settings.model_copy(update={"min_relevence": 0.5})  # pydantic's copy would take it silently
