@@ -7,8 +7,9 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from core.text import split_sentences  # noqa: F401  (re-exported: answers are split alike)
+
 CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[^\W\d_][\w'-]*")
 _SCALE = re.compile(r"(\d+(?:[.,]\d+)*)\s*(ribu|juta|miliar|milyar|triliun|thousand|million|billion|trillion|"
@@ -45,12 +46,6 @@ def cited_numbers(text: str) -> list[int]:
             if n not in seen:
                 seen.append(n)
     return seen
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of an answer; a citation after the full stop stays with its sentence."""
-    text = re.sub(r"([.!?])[ \t]*((?:\[\d+(?:\s*,\s*\d+)*\][ \t,]*)*\[\d+(?:\s*,\s*\d+)*\])", r" \2\1", text)
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
 def drop_unfinished_sentence(text: str) -> str:

@@ -8,13 +8,13 @@ evidence sentences catches those; its thresholds (within a language, across lang
 """
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import BaseMessage, HumanMessage
 
-from app.answerable import YesNoJudge
 from app.citations import CITATION, CheckedSentence, split_sentences
 from prompts import load_prompt
 
@@ -22,6 +22,37 @@ if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
 
 VERDICT_CACHE_SIZE = 1024
+YES, NO = "yes", "no"
+CERTAIN = 20.0  # the log-odds given to a bare "yes"/"no" from a server that returns no log-probabilities
+
+
+def _probability(entries: list[dict], word: str) -> float:
+    """Summed probability of the first-token variants of ``word`` ("yes", "Yes", " yes", ...)."""
+    return sum(math.exp(e["logprob"]) for e in entries if e.get("token", "").strip().lower() == word)
+
+
+def log_odds_from_response(content: str, logprobs: Optional[dict]) -> Optional[float]:
+    """log P(yes) - log P(no) of the first token; from the text alone when the server gave no log-probabilities."""
+    entries = ((logprobs or {}).get("content") or [{}])[0].get("top_logprobs") or []
+    if entries:
+        yes, no = _probability(entries, YES), _probability(entries, NO)
+        if yes or no:
+            return math.log(max(yes, 1e-9)) - math.log(max(no, 1e-9))
+    word = content.strip().lower().rstrip(".!")
+    return CERTAIN if word.startswith(YES) else -CERTAIN if word.startswith(NO) else None
+
+
+class YesNoJudge:
+    """A chat model bound to answer one token with its log-probabilities: yes or no, and how sure."""
+
+    def __init__(self, llm: "BaseChatModel", top_logprobs: int = 10):
+        self._llm = llm.bind(logprobs=True, top_logprobs=top_logprobs, max_tokens=1, temperature=0)
+
+    def yes_no_log_odds(self, messages: list[BaseMessage]) -> Optional[float]:
+        """log P(yes) - log P(no) of the reply's first token (None: neither word, no verdict)."""
+        reply = self._llm.invoke(messages)
+        content = reply.content if isinstance(reply.content, str) else ""
+        return log_odds_from_response(content, reply.response_metadata.get("logprobs"))
 
 
 def evidence_window(passage_text: str, row: int) -> str:

@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Optional, Union
+from typing import Optional, Union
 
 from vectorstore.store import Passage
-
-if TYPE_CHECKING:
-    from app.answerable import Verdict
 
 
 @dataclass
@@ -29,8 +26,7 @@ class Answer:
     refused: bool = False
     language: str = "en"
     retrieved: list[Passage] = field(default_factory=list, repr=False)
-    answerability: Optional[float] = None  # the judge's yes/no log-odds less the unmatched-word penalty; None: not asked
-    verdict: Optional["Verdict"] = field(default=None, repr=False)  # what answerability was computed from
+    answerability: Optional[float] = None  # the checker's probability that a passage states the answer; None: not asked
     claims: list[tuple[str, Optional[float]]] = field(default_factory=list, repr=False)  # claim judge: sentence, log-odds
 
 
@@ -41,6 +37,7 @@ class Retrieved:
     passages: list[Passage]
     question: str = ""  # what was searched for: a follow-up rewritten to stand alone
     spans: dict[int, list[str]] = field(default_factory=dict)  # passage number -> its best sentence, before writing
+    language: str = "en"  # the reply's: the asker's language, also after a follow-up is rewritten
 
 
 @dataclass
@@ -53,6 +50,9 @@ class Token:
 @dataclass
 class Checking:
     """Streaming event: the draft is complete and its sentences are being checked against their sources."""
+
+    draft: str = ""  # the whole draft (cut back to its last full sentence when the model hit its token limit)
+    answerability: Optional[float] = None  # the gate's score the answer was let through at
 
 
 @dataclass

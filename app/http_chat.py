@@ -55,7 +55,7 @@ def add_chat_routes(router: APIRouter, assistant: "Assistant") -> None:
 
 def chat_model_url(assistant: "Assistant") -> Optional[str]:
     """The chat model's /v1 URL once it is loaded (None before: counting must not load it)."""
-    return getattr(assistant.__dict__.get("_chat_backend"), "base_url", None)
+    return assistant.chat_model_url
 
 
 def _admit(assistant: "Assistant") -> None:
@@ -67,7 +67,7 @@ def _admit(assistant: "Assistant") -> None:
 
 def _events(assistant: "Assistant", question: str, history):
     """The verified answer's events; runs on the worker thread (the first call loads the model)."""
-    yield from assistant.chat_service.stream(question, history, verified=True)
+    yield from assistant.answer_events(question, history, verified=True)
 
 
 async def _answer_once(assistant: "Assistant", request: Request, question: str, history) -> Answer:

@@ -3,13 +3,16 @@ answer's language calls for (the trained checker, the chat model, or words and m
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Callable, Optional, Sequence
+import re
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
 from app.citations import CheckedSentence, check_sentences, split_sentences
+from app.events import Answer, ChatEvent, Checking, Retrieved, Source, Token
 from core.errors import ModelUnavailable
-from vectorstore.analysis import text_language
+from core.language import detect_language
+from prompts import REFUSAL_MARKER, refusal_text
 from vectorstore.store import Passage
 
 if TYPE_CHECKING:
@@ -46,7 +49,7 @@ class AnswerChecker:
         min_support = -1.0 if getattr(judge, "kind", "") == "checker" else self._settings.min_support
         checked = check_sentences(text, texts, self.sentence_vectors(passages), embed, min_support,
                                   question=question,
-                                  same_language=lambda _sentence, passage: text_language(passage) == language)
+                                  same_language=lambda _sentence, passage: detect_language(passage) == language)
         if judge is None:
             return checked
         try:
@@ -57,13 +60,13 @@ class AnswerChecker:
     def claim_judge_for(self, language: str, passages: Sequence[Passage]):
         """The claim judge for an answer in ``language``: across languages the one the settings name for that case
         (the checker dropped correct English paraphrases of Indonesian passages there)."""
-        if any(text_language(p.text) == language for p in passages) or self._claim_judge_across is None:
+        if any(p.language == language for p in passages) or self._claim_judge_across is None:
             return self._claim_judge
         return self._claim_judge_across
 
     def claim_threshold(self, judge, answer_language: str, evidence: str) -> float:
         """The answer's language is the question's (a short claim's own detection is unreliable)."""
-        same = answer_language == text_language(evidence)
+        same = answer_language == detect_language(evidence)
         if getattr(judge, "kind", "chat") == "checker":
             return self._settings.min_claim_probability if same else self._settings.min_claim_probability_across_languages
         return self._settings.min_claim_log_odds if same else self._settings.min_claim_log_odds_across_languages
@@ -72,7 +75,7 @@ class AnswerChecker:
         """One row per sentence of each passage, cached by chunk id (chunks are immutable)."""
         with self._cache_lock:
             missing = [p for p in passages if p.chunk_id not in self._sentence_cache]
-        sentences = [split_sentences(p.text) or [p.text] for p in missing]
+        sentences = [p.sentences for p in missing]
         flat = [s for group in sentences for s in group]
         vectors = np.asarray(self._embeddings.embed_documents(flat), dtype=np.float32) if flat else None
         start, found = 0, {}
@@ -89,6 +92,69 @@ class AnswerChecker:
 
 def supporting_sentences(number: int, passage: Passage, kept: Sequence[CheckedSentence]) -> list[str]:
     """The passage's sentences that support the answer sentences citing it (to highlight)."""
-    sentences = split_sentences(passage.text) or [passage.text]
+    sentences = passage.sentences
     rows = sorted({c.evidence[number] for c in kept if number in c.evidence})
     return [sentences[r] for r in rows if r < len(sentences)]
+
+
+def refusal(question: str, language: str, passages: list[Passage], answerability: Optional[float] = None) -> Answer:
+    """The honest "the articles don't say", in the asker's language, with what was searched."""
+    return Answer(question, refusal_text(language), [], refused=True, language=language, retrieved=passages,
+                  answerability=answerability)
+
+
+def answer_from(question: str, language: str, checked: list[CheckedSentence], passages: list[Passage]) -> Answer:
+    """The supported sentences with exactly the passages they cite as sources; none supported is a refusal."""
+    kept = [c for c in checked if c.supported]
+    numbers = sorted({n for c in kept for n in c.cited})
+    sources = [Source(n, passages[n - 1], supporting_sentences(n, passages[n - 1], kept)) for n in numbers]
+    answer = Answer(question, " ".join(c.text for c in kept), sources, refused=False, language=language,
+                    retrieved=passages) if kept else refusal(question, language, passages)
+    answer.claims = [(c.text, c.claim_log_odds) for c in checked if c.claim_log_odds is not None]
+    return answer
+
+
+def complete_sentences(draft: str) -> list[str]:
+    """The draft's sentences that another has followed: a citation after the full stop ("… negerinya. [3]")
+    still belongs to the sentence before it, so a tail without letters keeps that sentence open."""
+    pieces = split_sentences(draft)
+    return pieces[:-1] if pieces and re.search(r"[^\W\d_]", pieces[-1]) else pieces[:-2]
+
+
+def verified_stream(events: Iterator[ChatEvent], checker: AnswerChecker) -> Iterator[ChatEvent]:
+    """The chat service's events with the draft replaced by checked sentences, each released once complete and
+    supported, for clients that cannot take text back (the OpenAI API): what streams is exactly the final
+    answer. The service's own check of the whole draft is then not needed, so the stream stops at Checking."""
+    retrieved, draft, released, vectors, complete_count = None, "", [], {}, 0
+
+    def embed(texts: list[str]) -> np.ndarray:
+        missing = [t for t in texts if t not in vectors]
+        vectors.update(zip(missing, checker.embed_sentences(missing)))
+        return np.array([vectors[t] for t in texts], dtype=np.float32)
+
+    def release(text: str) -> Iterator[Token]:
+        if REFUSAL_MARKER in text or not text.strip():
+            return
+        checked = checker.check(text, retrieved.passages, retrieved.question, retrieved.language, embed)
+        for sentence in [c for c in checked if c.supported][len(released):]:
+            yield Token(sentence.text if not released else " " + sentence.text)
+            released.append(sentence)
+
+    for event in events:
+        if isinstance(event, Token):
+            draft += event.text
+            complete = complete_sentences(draft)
+            if len(complete) > complete_count:  # checked again only when a sentence was completed
+                complete_count = len(complete)
+                yield from release("\n".join(complete))
+        elif isinstance(event, Checking):
+            yield from release(event.draft)  # the whole draft, its last sentence included
+            yield event
+            answer = answer_from(retrieved.question, retrieved.language, released, retrieved.passages)
+            answer.answerability = event.answerability
+            getattr(events, "close", lambda: None)()  # the service would check the whole draft again
+            yield answer
+            return
+        else:
+            retrieved = event if isinstance(event, Retrieved) else retrieved
+            yield event

@@ -32,8 +32,8 @@ QUESTIONS = [  # (language, answerable, question)
 ]
 TARGETS = {"sources_ms": 200, "first_token_s": 3.0, "generation_vs_raw": 0.95, "gate_s": 0.5, "check_s": 0.5,
            "total_s": 8.0}
-PIPELINES = {"checker": {}, "chat-judges": {"rerank": "off", "answer_judge": "same-language", "claim_judge": "chat",
-                                             "claim_judge_across_languages": "chat"}}
+PIPELINES = {"checker": {}, "chat-claim-judge": {"rerank": "off", "answer_judge": "off", "claim_judge": "chat",
+                                                  "claim_judge_across_languages": "chat"}}
 ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
 
@@ -43,7 +43,7 @@ def parse_args(argv=None):
     parser.add_argument("--max-tokens", type=int, help="KABAR_LLM_MAX_TOKENS for this run (default: settings)")
     parser.add_argument("--model", help="KABAR_LLM_MODEL for this run (default: settings, the 1.5B model)")
     parser.add_argument("--pipeline", choices=sorted(PIPELINES), default="checker",
-                        help="the trained checker's stages (default) or the chat-model judges of 2026-12-01")
+                        help="the trained checker's stages (default) or no trained stage, the chat model as claim judge")
     return parser.parse_args(argv)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 
@@ -26,9 +26,22 @@ PREFIXES = {"qa": ("query: ", "passage: "), "claim": ("claim: ", "passage: ")}
 MAX_FIRST_TOKENS = 96  # the question or claim; the passage gets the rest of max_length
 
 
-def make_checker(settings, embeddings=None) -> "CrossEncoder":
-    """The checker over the exported e5 folder that ``make models`` writes; with the e5 embedder given, over
-    its already loaded encoder and tokenizer (only the trained layers are then new in memory)."""
+class Checker(Protocol):
+    """What the pipeline's stages (app/checker.py) call, so a fake (core/fakes.py) or another model can stand in."""
+
+    def probabilities(self, task: str, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        """For each (first, second) pair, the ``task`` head's probability of yes (tasks: PREFIXES)."""
+        ...
+
+
+def make_checker(settings, embeddings=None) -> Checker:
+    """The checker the settings name (checker_backend). The trained one runs over the exported e5 folder that
+    ``make models`` writes; with the e5 embedder given, over its already loaded encoder and tokenizer (only the
+    trained layers are then new in memory)."""
+    if settings.checker_backend == "fake":
+        from core.fakes import FakeChecker
+
+        return FakeChecker()
     from core.e5_export import export_dir
 
     shared = embeddings.shared_parts() if hasattr(embeddings, "shared_parts") else {}

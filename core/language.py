@@ -29,3 +29,12 @@ def detect_language(text: str, default: str = "en") -> str:
                             for w in words) * 0.5
     best = max(scores, key=scores.get)
     return best if scores[best] > 0 else default
+
+
+_QUESTION_PARTICLE = re.compile(r"(?<=[^\W\d_]{3})(?:kah|lah)\b", re.IGNORECASE)
+
+
+def question_language(question: str) -> str:
+    """The question's language, with Indonesian -kah/-lah particles taken off first, so that
+    "Siapakah Gubernur Papua" counts as Indonesian like "Siapa Gubernur Papua"."""
+    return detect_language(_QUESTION_PARTICLE.sub("", question))

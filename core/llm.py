@@ -2,7 +2,9 @@
 
 The embedded backend starts llama.cpp in-process (xllamacpp), which listens on a loopback port
 with the same OpenAI API that vLLM, llama.cpp server and Ollama speak, so everything above this
-module talks to a LangChain ``ChatOpenAI`` whatever serves the model.
+module talks to a LangChain ``ChatOpenAI`` whatever serves the model. The chat model's interface is LangChain's
+``BaseChatModel`` (``stream``, ``invoke``, ``bind``): ``fake`` (core/fakes.py) or a model passed to ``Assistant``
+stands in for it.
 """
 from __future__ import annotations
 
@@ -49,9 +51,11 @@ class EmbeddedLlamaServer:
 
 
 class ChatBackend:
-    """The chat model plus whatever must stay alive to serve it."""
+    """The chat model plus whatever must stay alive to serve it; ``base_url`` is its OpenAI-compatible /v1 URL,
+    None for a model without a server (a fake, or one passed in)."""
 
-    def __init__(self, model: BaseChatModel, base_url: str, server: Optional[EmbeddedLlamaServer] = None):
+    def __init__(self, model: BaseChatModel, base_url: Optional[str] = None,
+                 server: Optional[EmbeddedLlamaServer] = None):
         self.model = model
         self.base_url = base_url
         self._server = server
@@ -90,7 +94,7 @@ def _openai_client(settings: "Settings", base_url: str) -> BaseChatModel:
 
 
 def make_chat_backend(settings: "Settings") -> ChatBackend:
-    """Start (embedded) or connect to (openai) the chat model the settings name."""
+    """Start (embedded) or connect to (openai) the chat model the settings name, or make the fake one."""
     if settings.llm_backend == "embedded":
         server = EmbeddedLlamaServer(resolve_model_path(settings), settings.llm_threads, settings.llm_context,
                                      prompt_cache_mib=settings.llm_prompt_cache_mib)
@@ -99,4 +103,8 @@ def make_chat_backend(settings: "Settings") -> ChatBackend:
         if not settings.llm_base_url:
             raise ConfigError("Set KABAR_LLM_BASE_URL to the OpenAI-compatible server, e.g. http://host:8000/v1")
         return ChatBackend(_openai_client(settings, settings.llm_base_url), settings.llm_base_url)
+    if settings.llm_backend == "fake":
+        from core.fakes import FakeChatModel
+
+        return ChatBackend(FakeChatModel())
     raise ConfigError(f"Unknown LLM backend {settings.llm_backend!r}.")

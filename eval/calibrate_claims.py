@@ -25,7 +25,7 @@ from core.env import configure_offline_environment
 configure_offline_environment()
 
 from app.citations import unknown_names  # noqa: E402  (after the offline switches)
-from eval.calibrate_refusal import candidate_thresholds, separation_auc  # noqa: E402
+from eval.metrics import candidate_thresholds, separation_auc  # noqa: E402
 from vectorstore.analysis import terms  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"

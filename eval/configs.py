@@ -82,14 +82,15 @@ def common_default_config() -> EvalConfig:
     }, answer_top_k=3)
 
 
-# The answer pipeline until 2026-12-02: no reranker, the chat model as answerability and claim judge.
-CHAT_JUDGES = {"rerank": "off", "answer_judge": "same-language", "claim_judge": "chat",
-               "claim_judge_across_languages": "chat"}
+# No trained stage: no reranker, no answerability gate but similarity, the chat model as claim judge. (Until
+# 2026-12-02 the chat model also judged answerability; that judge is deleted: docs/quality.md has its figures.)
+CHAT_CLAIM_JUDGE = {"rerank": "off", "answer_judge": "off", "claim_judge": "chat",
+                    "claim_judge_across_languages": "chat"}
 
 
 def pipeline_configs() -> list[EvalConfig]:
-    """The trained checker's pipeline against the chat-model judges', on one index (issue #17's comparison)."""
-    return [kabar_config("hybrid"), EvalConfig("chat-judges-2026-12-01", {"retrieval_mode": "hybrid", **CHAT_JUDGES},
+    """The trained checker's pipeline against the chat-model claim judge's, on one index (issue #17's comparison)."""
+    return [kabar_config("hybrid"), EvalConfig("chat-claim-judge", {"retrieval_mode": "hybrid", **CHAT_CLAIM_JUDGE},
                                               index="kabar")]
 
 

@@ -93,3 +93,18 @@ def median(values: Iterable[Optional[float]]) -> Optional[float]:
     """Median of the defined values, None when there are none."""
     kept = [float(v) for v in values if v is not None]
     return statistics.median(kept) if kept else None
+
+
+def candidate_thresholds(scores: list[float]) -> list[float]:
+    """Midpoints between neighbouring distinct scores, plus one below and one above them all."""
+    distinct = sorted(set(scores))
+    if not distinct:
+        return []
+    mids = [(a + b) / 2 for a, b in zip(distinct, distinct[1:])]
+    return [distinct[0] - 1e-6, *mids, distinct[-1] + 1e-6]
+
+
+def separation_auc(positives: list[float], negatives: list[float]) -> Optional[float]:
+    """Chance that a positive scores above a negative (0.5: the score is blind to the difference)."""
+    pairs = [(a > u) + 0.5 * (a == u) for a in positives for u in negatives]
+    return sum(pairs) / len(pairs) if pairs else None

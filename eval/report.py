@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Optional
 
@@ -38,23 +38,6 @@ def generation_summary(records: list[QuestionRecord]) -> dict:
         "seconds_per_question_median": median(r.answer_s for r in done),
         "errors": sum(r.error is not None for r in records),
     }
-
-
-def judged_at(result: RunResult, threshold: float, penalty: Optional[float] = None) -> RunResult:
-    """The same answers re-scored as if the judge had refused below ``threshold`` (with ``penalty`` per
-    unmatched word, when given): the answer written does not depend on either, so one run with the
-    judge never refusing gives every threshold."""
-    def score(r):
-        if penalty is None or r.judge_log_odds is None:
-            return r.answerability
-        return r.judge_log_odds - penalty * len(r.unmatched_terms)
-
-    records = [replace(r, refused=True, contains=False if r.contains is not None else None,
-                       f1=0.0 if r.f1 is not None else None, cited_docs=[], language_match=True)
-               if score(r) is not None and score(r) < threshold and not r.refused else r
-               for r in result.records]
-    at = f"{threshold:g}" if penalty is None else f"{threshold:g} (penalty {penalty:g})"
-    return replace(result, config=f"{result.config} judge<{at} refuses", records=records)
 
 
 def refused_before_writing(record, result: RunResult) -> bool:

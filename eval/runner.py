@@ -18,8 +18,7 @@ from eval.metrics import contains_gold, gold_rank, token_f1
 log = logging.getLogger(__name__)
 SETTINGS_SHOWN = {"retrieval_mode", "embedding_backend", "embedding_model_path", "chunk_size", "chunk_overlap",
                   "top_k", "fetch_k", "fusion", "rrf_k", "dense_weight", "keyword_weight", "keyword_language_match",
-                  "headline_match", "min_relevance", "min_support", "llm_model", "answer_judge",
-                  "min_answer_log_odds", "unmatched_term_penalty", "claim_judge",
+                  "headline_match", "min_relevance", "min_support", "llm_model", "answer_judge", "claim_judge",
                   "min_claim_log_odds", "rerank", "rerank_depth", "rerank_margin", "min_answer_probability",
                   "min_passage_probability", "min_claim_probability", "evidence", "context_chars",
                   "claim_judge_across_languages"}
@@ -43,9 +42,7 @@ class QuestionRecord:
     cited_docs: list[str] = field(default_factory=list)
     answered_from: list[str] = field(default_factory=list)  # the document of each numbered passage the model read
     answer_s: Optional[float] = None
-    answerability: Optional[float] = None  # the gate's score: judge log-odds less the penalty (None: judge off)
-    judge_log_odds: Optional[float] = None
-    unmatched_terms: list[str] = field(default_factory=list)
+    answerability: Optional[float] = None  # the checker's answerability gate score (None: not asked)
     claims: list[tuple[str, Optional[float]]] = field(default_factory=list)  # claim judge: sentence, log-odds
     contains: Optional[bool] = None
     f1: Optional[float] = None
@@ -118,8 +115,6 @@ def answer_one(assistant: Assistant, item: EvalItem, record: QuestionRecord) -> 
     record.answer_s = time.perf_counter() - start
     record.answer, record.refused = answer.text, answer.refused
     record.answerability = answer.answerability
-    if answer.verdict is not None:
-        record.judge_log_odds, record.unmatched_terms = answer.verdict.log_odds, answer.verdict.unmatched
     record.claims = list(answer.claims)
     record.cited_docs = [source.passage.doc_id for source in answer.sources]
     record.answered_from = [passage.doc_id for passage in answer.retrieved]

@@ -4,7 +4,7 @@ Committed results are summaries: metrics, settings, the command and the date sta
 (``records``, ``pairs``, ``scores``, ``news_scores``, ``questions`` lists) are cut to a few examples with
 their total kept beside them; long grids of metrics (``rows``, ``sweep``) become a table of columns and
 rows, one line a row; numbers are rounded to 4 digits. The full file is what ``--json`` wrote;
-rerun its command to get the records back (``--rescore`` and ``eval.sweep_gates`` need them).
+rerun its command to get the records back.
 """
 from __future__ import annotations
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from core.language import detect_language
+from core.text import sentence_ends
 from ingest.loaders import Article
 from vectorstore.records import chunk_id
 
@@ -25,7 +27,14 @@ def chunk_article(article: Article, splitter: RecursiveCharacterTextSplitter):
     ids = [chunk_id(article.doc_id, version, i) for i in range(len(texts))]
     to_embed = [f"{article.title}\n{t}" if article.title else t for t in texts]
     metadatas = [
-        {"doc_id": article.doc_id, "version": version, "chunk_index": i, **article.facts(), "source": article.source}
-        for i in range(len(texts))
+        {"doc_id": article.doc_id, "version": version, "chunk_index": i, **article.facts(), "source": article.source,
+         **text_facts(text)}
+        for i, text in enumerate(texts)
     ]
     return ids, texts, to_embed, metadatas
+
+
+def text_facts(text: str) -> dict[str, str]:
+    """What every answer stage reads of a chunk, found once here: its language and where its sentences end."""
+    ends = sentence_ends(text)
+    return {"language": detect_language(text), **({"sentence_ends": ",".join(map(str, ends))} if ends else {})}

@@ -18,7 +18,8 @@ from core.errors import BadDocument
 from ingest.chunking import chunk_article, make_splitter
 from ingest.loaders import SUPPORTED_SUFFIXES, Article, doc_id_for, load_path
 from ingest.progress import ProgressBar
-from vectorstore.store import ChunkStore, DocumentRecord, DocumentWrite
+from vectorstore.interfaces import Store
+from vectorstore.store import DocumentRecord, DocumentWrite
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -107,7 +108,7 @@ class _Batcher:
     store see full batches across article boundaries (one article at a time left them mostly idle).
     Call ``flush`` at the end and ``close`` always."""
 
-    def __init__(self, store: ChunkStore, embeddings: "Embeddings", splitter, report: IngestReport, on_commit,
+    def __init__(self, store: Store, embeddings: "Embeddings", splitter, report: IngestReport, on_commit,
                  overlap_writes: bool = True, rewrite: frozenset[str] = frozenset()):
         self._store, self._embeddings, self._splitter = store, embeddings, splitter
         self._rewrite = rewrite  # doc ids written again even at their live version (mending lost chunks)
@@ -218,7 +219,7 @@ class IngestService:
     """Loads, chunks, embeds and stores articles in batches; unchanged articles cost a share of one
     registry lookup."""
 
-    def __init__(self, settings: "Settings", store: ChunkStore, embeddings: "Embeddings"):
+    def __init__(self, settings: "Settings", store: Store, embeddings: "Embeddings"):
         self._settings = settings
         self._store = store
         self._embeddings = embeddings

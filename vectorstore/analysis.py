@@ -8,11 +8,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from core.language import detect_language
+from core.language import detect_language, question_language  # noqa: F401  (re-exported)
 
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
-# Indonesian question particles: "siapakah", "kapankah", "dimanakah" are "siapa", "kapan", "dimana".
-_PARTICLE = re.compile(r"(?<=[^\W\d_]{3})(?:kah|lah)\b", re.IGNORECASE)
 
 STOPWORDS = frozenset("""
 a an and are as at be been but by can could did do does for from had has have how i if in into is it its
@@ -53,12 +51,6 @@ def terms(text: str) -> list[str]:
 def text_language(text: str) -> str:
     """'en' or 'id', as the answer pipeline detects it (core/language.py)."""
     return detect_language(text)
-
-
-def question_language(question: str) -> str:
-    """The question's language, with Indonesian -kah/-lah particles taken off first, so that
-    "Siapakah Gubernur Papua" counts as Indonesian like "Siapa Gubernur Papua"."""
-    return text_language(_PARTICLE.sub("", question))
 
 
 # acronyms of 3+ letters ("JSR", "ASML"; "AI", "EU" are too common to pick a passage) and mixed-case brands ("PayPal")

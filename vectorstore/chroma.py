@@ -45,6 +45,17 @@ def make_chroma_client(settings: "Settings"):
         raise StoreUnavailable(f"{describe_store(settings)} is unavailable: {err}") from err
 
 
+def memory_chroma_client():
+    """A new, empty Chroma in this process's memory (the fake store): Chroma shares one in-memory system per
+    process, so each gets a database of its own."""
+    import chromadb
+
+    chroma_settings = chromadb.Settings(anonymized_telemetry=False)
+    database = f"kabar_{uuid.uuid4().hex}"
+    chromadb.AdminClient(chroma_settings).create_database(database)
+    return chromadb.EphemeralClient(settings=chroma_settings, database=database)
+
+
 def _connection_errors() -> tuple[type[BaseException], ...]:
     try:
         import httpx

@@ -6,6 +6,9 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Optional
 
+from core.language import detect_language
+from core.text import sentences_at, split_sentences
+
 
 def chunk_id(doc_id: str, version: str, index: int, write: str = "") -> str:
     """A chunk's id from its document, version, position and write: each write of a version has its own
@@ -53,12 +56,33 @@ class Passage(ArticleFacts):
     score: float = 0.0
     vector: Optional[list[float]] = field(default=None, repr=False)
     answer_score: Optional[float] = None  # the checker's probability that the passage states the answer (reranked)
+    stored_language: str = field(default="", repr=False)  # detected at ingest ("" in stores written before)
+    stored_sentence_ends: str = field(default="", repr=False)  # "120,245,…" from ingest, or ""
 
     @classmethod
     def from_chroma(cls, chunk_id: str, text: str, meta: dict, score: float = 0.0, vector=None) -> "Passage":
         return cls(chunk_id, text, meta.get("doc_id", ""), source=meta.get("source", ""),
                    chunk_index=int(meta.get("chunk_index", 0)), score=score,
-                   vector=None if vector is None else list(vector), **cls.facts_in(meta))
+                   vector=None if vector is None else list(vector), stored_language=meta.get("language") or "",
+                   stored_sentence_ends=meta.get("sentence_ends") or "", **cls.facts_in(meta))
+
+    @property
+    def language(self) -> str:
+        """'en' or 'id', as ingest detected it; every stage compares it with the question's language."""
+        if not self.stored_language:  # a store from before ingest recorded it: detected once, here
+            self.stored_language = detect_language(self.text)
+        return self.stored_language
+
+    @property
+    def sentences(self) -> list[str]:
+        """The passage's sentences as ingest split them (never empty: a text without a full stop is one)."""
+        cached = self.__dict__.get("_sentences")
+        if cached is None:
+            ends = [int(e) for e in self.stored_sentence_ends.split(",") if e.isdigit()]
+            cached = (sentences_at(self.text, ends) if ends and ends[-1] <= len(self.text) else
+                      split_sentences(self.text)) or [self.text]
+            self.__dict__["_sentences"] = cached
+        return cached
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Iterable, Optional
 
 from core.errors import StoreUnavailable
 from vectorstore.chroma import (REGISTRY_SUFFIX, DiskGeneration, _Guarded, describe_store,  # noqa: F401
-                                make_chroma_client, open_collections)
+                                make_chroma_client, memory_chroma_client, open_collections)
 from vectorstore.keyword import KeywordIndex
 from vectorstore.leases import WriterLeases
 from vectorstore.records import DocumentRecord, DocumentWrite, Passage, chunk_id  # noqa: F401 (re-exported)
@@ -267,7 +267,10 @@ class ChunkStore:
 
 
 def open_store(settings: "Settings") -> ChunkStore:
-    """Open (creating if needed) the configured store, naming what is unavailable on failure."""
+    """Open (creating if needed) the configured store, naming what is unavailable on failure; ``fake``: a new,
+    empty Chroma in memory without a keyword index (vectorstore/interfaces.py)."""
+    if settings.store_backend == "fake":
+        return ChunkStore(memory_chroma_client(), settings.chroma_collection, where="Chroma in memory")
     client = make_chroma_client(settings)
     where = describe_store(settings)
     generation = None if settings.chroma_host else DiskGeneration(settings)  # a server has one vector index

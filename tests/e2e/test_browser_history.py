@@ -121,8 +121,7 @@ def keyed(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("keyed")
     kb = Assistant(Settings(data_dir=root / "data", models_dir=root / "models", chroma_collection="keyed_chunks",
-                            api_key=KEY, **NO_CHECKER))
-    kb.__dict__["embeddings"] = FakeEmbeddings()
+                            api_key=KEY, **NO_CHECKER), embeddings=FakeEmbeddings())
     kb.stream = ScriptedChat().stream
     server = serve(kb, port=free_port(), block=False)
     yield server.url, kb

@@ -79,8 +79,7 @@ def scripted(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("scripted")
     kb = Assistant(Settings(data_dir=root / "data", models_dir=root / "models", chroma_collection="browser_chunks",
-                            **NO_CHECKER))
-    kb.__dict__["embeddings"] = FakeEmbeddings()
+                            **NO_CHECKER), embeddings=FakeEmbeddings())
     (root / "beras.txt").write_text(RICE_ARTICLE, encoding="utf-8")
     assert kb.ingest([root / "beras.txt"]).added
     chat = ScriptedChat()

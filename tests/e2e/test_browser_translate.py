@@ -41,8 +41,7 @@ def translating(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("translating")
     kb = Assistant(Settings(data_dir=root / "data", models_dir=root / "models", chroma_collection="translate_chunks",
-                            **NO_CHECKER))
-    kb.__dict__["embeddings"] = FakeEmbeddings()
+                            **NO_CHECKER), embeddings=FakeEmbeddings())
     chat, model = ScriptedChat(), FakeTranslator()
     translator, texts = Translator(model, kb.answer_slots), {p.chunk_id: p.text for p in (RICE, RICE_2, SUGAR, CHIPS)}
 

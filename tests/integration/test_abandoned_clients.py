@@ -25,11 +25,13 @@ ANSWER_S = 3.0
 class SlowModelChat:
     """Stands in for the chat service: 30 tokens, 0.1 s apart; records how many answers run at once."""
 
+    checker = None  # the verified stream never asks it: no sentence of "kata kata …" ends
+
     def __init__(self):
         self.started = self.running = self.most_at_once = 0
         self._lock = threading.Lock()
 
-    def stream(self, question, history=(), verified=False):
+    def stream(self, question, history=()):
         with self._lock:
             self.started += 1
             self.running += 1
@@ -52,9 +54,9 @@ def server(tmp_path):
     from core.settings import Settings
     from tests.unit.conftest import FakeEmbeddings
 
-    kb = Assistant(Settings(data_dir=tmp_path / "data", models_dir=tmp_path / "models", max_concurrent_answers=1))
-    kb.__dict__["embeddings"] = FakeEmbeddings()
-    kb.__dict__["chat_service"] = chat = SlowModelChat()
+    chat = SlowModelChat()
+    kb = Assistant(Settings(data_dir=tmp_path / "data", models_dir=tmp_path / "models", max_concurrent_answers=1),
+                   embeddings=FakeEmbeddings(), chat_service=chat)
     running = serve(kb, port=free_port(), block=False)
     yield running.url, chat, kb
     running.close()

@@ -1,31 +1,23 @@
 """The checker's stages with a fake cross-encoder: reranking, the answerability gate, claims, re-citation, units."""
 from __future__ import annotations
 
-import re
-
-import numpy as np
-
 from app.checker import CheckerClaimJudge, Reranker
 from app.citations import CheckedSentence, scale_mismatch
 from app.followup import stands_alone
+from core.fakes import FakeChecker
 from tests.unit.conftest import RICE_REPLY
 
 
-def _words(text: str) -> set[str]:
-    return set(re.findall(r"\w+", text.lower()))
-
-
-class FakeCrossEncoder:
-    """qa: the share of the question's words in the passage; claim: 0.9 when every claim word is in the evidence."""
+class FakeCrossEncoder(FakeChecker):
+    """core/fakes.py's checker (qa: the share of the question's words in the passage; claim: 0.9 when every claim
+    word is in the evidence, else 0.1), recording the pairs it reads."""
 
     def __init__(self):
         self.pairs: list[tuple[str, str, str]] = []
 
     def probabilities(self, task, pairs):
         self.pairs += [(task, a, b) for a, b in pairs]
-        if task == "qa":
-            return np.array([len(_words(a) & _words(b)) / max(len(_words(a)), 1) for a, b in pairs])
-        return np.array([0.9 if _words(a) <= _words(b) else 0.1 for a, b in pairs])
+        return super().probabilities(task, pairs)
 
 
 def sentence(text, cited=(1,), row=0, supported=True):

@@ -1,11 +1,13 @@
 """The claim judge: which passage sentences it reads, how its verdict marks sentences, and the answer it leaves."""
 from __future__ import annotations
 
+import math
+
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from app.citations import CheckedSentence
-from app.claims import ClaimJudge, claim_evidence, evidence_window
+from app.claims import CERTAIN, ClaimJudge, claim_evidence, evidence_window, log_odds_from_response
 
 PASSAGE = "Belanda mengumumkan pembatasan ekspor. Ia menyebut ASML. Breton bertemu Jepang."
 
@@ -82,3 +84,30 @@ def test_an_answer_in_another_language_than_its_evidence_gets_the_lower_threshol
     checker = AnswerChecker(settings, fake_embeddings, claim_judge=judge)
     assert checker.claim_threshold(judge, "id", evidence) == 0.5
     assert checker.claim_threshold(judge, "en", evidence) == -1.0
+
+
+# --- reading the one-token yes/no reply ---------------------------------------------------------------
+def logprobs(*pairs: tuple[str, float]) -> dict:
+    return {"content": [{"token": pairs[0][0], "logprob": pairs[0][1],
+                         "top_logprobs": [{"token": t, "logprob": lp} for t, lp in pairs]}]}
+
+
+def test_log_odds_sum_the_case_and_space_variants():
+    odds = log_odds_from_response("yes", logprobs(("yes", math.log(0.5)), ("Yes", math.log(0.2)),
+                                                  (" no", math.log(0.1)), ("No", math.log(0.1))))
+    assert odds == pytest.approx(math.log(0.7 / 0.2))
+
+
+def test_log_odds_negative_when_no_is_likelier():
+    assert log_odds_from_response("no", logprobs(("no", math.log(0.9)), ("yes", math.log(0.05)))) < 0
+
+
+def test_only_one_side_seen_is_bounded_not_infinite():
+    odds = log_odds_from_response("yes", logprobs(("yes", math.log(0.99)), ("The", math.log(0.01))))
+    assert 0 < odds < 25
+
+
+def test_without_logprobs_the_word_decides():
+    assert log_odds_from_response("Yes.", None) == CERTAIN
+    assert log_odds_from_response(" no", {}) == -CERTAIN
+    assert log_odds_from_response("Harga beras turun [1].", None) is None

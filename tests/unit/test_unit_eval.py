@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from eval.calibrate_refusal import best_threshold, candidate_thresholds, choose_penalty, sweep
 from eval.datasets import (detokenise, load_facqa, load_idk_mrc, load_ntrex, load_set, sample_items,
                            tagged_spans)
-from eval.metrics import (citation_precision, contains_gold, gold_rank, mean_reciprocal_rank,
-                          normalise_answer, recall_at_k, refusal_scores, token_f1)
+from eval.metrics import (candidate_thresholds, citation_precision, contains_gold, gold_rank, mean_reciprocal_rank,
+                          normalise_answer, recall_at_k, refusal_scores, separation_auc, token_f1)
 from eval.report import render_table, summarise
 from eval.runner import QuestionRecord, RunResult
 from tests.conftest import SHARED_DATA as SHARED
@@ -191,41 +190,9 @@ def test_citation_precision_is_micro_averaged_over_gold_questions():
 
 
 # --- calibration and the report -------------------------------------------------------------------
-def test_threshold_sweep_finds_the_separating_gap():
-    scores, unanswerable = [0.9, 0.85, 0.7, 0.6], [False, False, True, True]
+def test_candidate_thresholds_fall_between_neighbouring_scores():
     assert candidate_thresholds([0.5, 0.7]) == pytest.approx([0.5 - 1e-6, 0.6, 0.7 + 1e-6])
-    best = best_threshold(sweep(scores, unanswerable))
-    assert best["threshold"] == pytest.approx(0.775) and best["f1"] == 1.0
-
-
-def test_threshold_choice_can_cap_the_answerable_questions_refused():
-    # answerable scores 0.9, 0.5, 0.45; unanswerable 0.4, 0.3: best F1 at any cost refuses 0.45 too
-    scores, unanswerable = [0.9, 0.5, 0.45, 0.4, 0.3, 0.42], [False, False, False, True, True, True]
-    rows = sweep(scores, unanswerable)
-    assert best_threshold(rows, max_answerable_refused=0.0)["answerable_refused"] == 0.0
-    assert best_threshold(rows, max_answerable_refused=0.0)["threshold"] == pytest.approx(0.435)
-    assert best_threshold(rows, max_answerable_refused=0.34)["recall"] == 1.0
-
-
-def test_the_cap_also_holds_for_the_news_questions():
-    scores, unanswerable = [0.1, 0.2, 0.8, 0.9], [True, True, False, False]
-    assert best_threshold(sweep(scores, unanswerable), 0.0)["recall"] == 1.0
-    news = [0.16, 0.9, 0.9, 0.9]  # one answerable news question scores like the unanswerable ones
-    row = best_threshold(sweep(scores, unanswerable, news), 0.0)
-    assert row["news_refused"] == 0.0 and row["recall"] == 0.5
-
-
-def test_penalty_is_chosen_where_unmatched_words_separate_what_the_judge_cannot():
-    # the judge scores both classes alike; only the unanswerable questions have a word no passage has
-    scores = [{"score": 1.0, "answerable": True, "unmatched": []},
-              {"score": 0.9, "answerable": True, "unmatched": []},
-              {"score": 1.0, "answerable": False, "unmatched": ["gagal"]},
-              {"score": 0.9, "answerable": False, "unmatched": ["2009", "poster"]}]
-    unanswerable = [not s["answerable"] for s in scores]
-    penalty, rows = choose_penalty(scores, unanswerable, cap=0.0)
-    assert penalty > 0 and best_threshold(rows, 0.0)["f1"] == 1.0
-    assert choose_penalty([{k: v for k, v in s.items() if k != "unmatched"} for s in scores],
-                          unanswerable, cap=0.0)[0] == 0.0  # older results without words: the judge alone
+    assert separation_auc([0.9, 0.8], [0.1, 0.8]) == pytest.approx(0.875) and separation_auc([], [1.0]) is None
 
 
 def test_summary_and_table_from_records():
@@ -250,44 +217,15 @@ def test_fabricated_citations_count_unanswerable_questions_answered_with_a_sourc
     assert gen["refusal"]["tp"] == 1 and gen["refusal"]["fn"] == 2
 
 
-def test_judge_threshold_rescoring_refuses_only_answers_the_judge_doubted():
-    from eval.report import judged_at
-
-    records = [QuestionRecord("a1", "q?", True, "d", refused=False, cited_docs=["d"], contains=True, f1=1.0,
-                              language_match=True, answerability=1.2),
-               QuestionRecord("a2", "q?", True, "d", refused=False, cited_docs=["d"], contains=True, f1=0.5,
-                              language_match=True, answerability=0.1),
-               QuestionRecord("u1", "q?", False, None, refused=False, cited_docs=["d"], language_match=False,
-                              answerability=-0.4)]
-    result = RunResult("idk_mrc", "kabar-hybrid", records, {}, 0.75, generated=True)
-    gen = summarise(judged_at(result, 0.18))["generation"]
-    assert gen["contains_gold"] == 0.5 and gen["fabricated_citations"] == 0
-    assert gen["refusal"]["tp"] == 1 and gen["refusal"]["fp"] == 1 and gen["language_match"] == 1.0
-    assert summarise(result)["generation"]["fabricated_citations"] == 1  # the original run is untouched
-
-
-def test_rescoring_with_another_penalty_recomputes_the_gate_from_the_judge_and_the_words():
-    from eval.report import judged_at
-
-    records = [QuestionRecord("a1", "q?", True, "d", refused=False, cited_docs=["d"], contains=True, f1=1.0,
-                              language_match=True, answerability=0.9, judge_log_odds=0.9),
-               QuestionRecord("u1", "q?", False, None, refused=False, cited_docs=["d"], language_match=True,
-                              answerability=0.6, judge_log_odds=0.9, unmatched_terms=["gagal"])]
-    result = RunResult("idk_mrc", "kabar-hybrid", records, {}, 0.75, generated=True)
-    assert summarise(judged_at(result, 0.5))["generation"]["refusal"]["tp"] == 0  # 0.6 as run: answered
-    rescored = summarise(judged_at(result, 0.5, penalty=0.5))["generation"]  # 0.9 - 0.5 = 0.4: refused
-    assert rescored["refusal"]["tp"] == 1 and rescored["refusal"]["fp"] == 0
-
-
 # --- configurations and the command line ----------------------------------------------------------
 def test_configs_retrieve_ten_and_answer_with_their_own_top_k(tmp_path):
     from eval.configs import RETRIEVAL_TOP_K, compare_configs
 
     configs = compare_configs()
-    assert [c.name for c in configs] == ["kabar-keyword", "kabar-dense", "kabar-hybrid", "chat-judges-2026-12-01",
+    assert [c.name for c in configs] == ["kabar-keyword", "kabar-dense", "kabar-hybrid", "chat-claim-judge",
                                          "common-default"]
     chat = configs[3].settings(tmp_path, for_retrieval=False)
-    assert (chat.rerank, chat.answer_judge, chat.claim_judge) == ("off", "same-language", "chat")
+    assert (chat.rerank, chat.answer_judge, chat.claim_judge) == ("off", "off", "chat")
     common = configs[-1]
     retrieval = common.settings(tmp_path, for_retrieval=True)
     assert retrieval.top_k == RETRIEVAL_TOP_K
@@ -306,22 +244,3 @@ def test_command_line_needs_a_dataset(capsys):
         parse_args([])
     args = parse_args(["--idk-mrc", "x.json", "--limit", "5", "--retrieval-only"])
     assert args.idk_mrc == Path("x.json") and args.limit == 5 and args.seed == 13 and args.retrieval_only
-
-
-def test_saved_answers_are_rescored_without_the_model(tmp_path):
-    from eval.report import judged_at, write_json
-    from eval.rescore import rescored
-
-    records = [QuestionRecord("a1", "q?", True, "d", rank=1, refused=False, cited_docs=["d"], contains=True, f1=1.0,
-                              language_match=True, answerability=0.9, judge_log_odds=0.9),
-               QuestionRecord("u1", "q?", False, None, refused=False, cited_docs=["d"], language_match=True,
-                              answerability=0.6, judge_log_odds=0.9, unmatched_terms=["gagal"])]
-    run = RunResult("idk_mrc", "kabar-hybrid", records, {"documents": 1}, 0.75, generated=True)
-    path = tmp_path / "answers.json"
-    variant = judged_at(run, 0.1)
-    write_json(path, {"limit": 2, "seed": 13, "retrieval_only": False}, [run, variant],
-               [summarise(run), summarise(variant)])
-    payload, runs = rescored(path, [0.5], penalty=0.5)
-    assert [r.config for r in runs] == ["kabar-hybrid", "kabar-hybrid judge<0.5 (penalty 0.5) refuses"]
-    assert runs[0].records == records  # the saved variant was left out, the run itself read back whole
-    assert summarise(runs[1])["generation"]["refusal"]["tp"] == 1

@@ -17,13 +17,8 @@ REPLY = "Harga beras medium turun menjadi Rp 11.200 per kilogram [1]. Harganya n
 
 def make_assistant(settings, embeddings, replies):
     from app.api import Assistant
-    from app.chat import ChatService
 
-    kb = Assistant(settings)
-    kb.__dict__["embeddings"] = embeddings
-    kb.__dict__["chat_service"] = ChatService(settings, kb.retriever, embeddings,
-                                              FakeListChatModel(responses=replies))
-    return kb
+    return Assistant(settings, embeddings=embeddings, chat_model=FakeListChatModel(responses=list(replies)))
 
 
 @pytest.fixture
@@ -132,8 +127,8 @@ def test_off_loopback_without_a_key_refuses_to_start(unit_settings):
     from core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="KABAR_API_KEY"):
-        check_exposure(unit_settings.model_copy(update={"web_host": "0.0.0.0"}))
-    check_exposure(unit_settings.model_copy(update={"web_host": "0.0.0.0", "api_key": SecretStr(KEY)}))
+        check_exposure(unit_settings.with_changes(web_host="0.0.0.0"))
+    check_exposure(unit_settings.with_changes(web_host="0.0.0.0", api_key=SecretStr(KEY)))
     check_exposure(unit_settings)
 
 
@@ -154,7 +149,7 @@ def test_an_empty_or_short_key_refuses_to_start(unit_settings, monkeypatch, key,
 def test_web_page_needs_a_login_when_a_key_is_set(unit_settings, fake_embeddings):
     from app.server import create_app
 
-    settings = unit_settings.model_copy(update={"api_key": SecretStr(KEY)})
+    settings = unit_settings.with_changes(api_key=SecretStr(KEY))
     app = create_app(make_assistant(settings, fake_embeddings, ["x"]))
     with TestClient(app, base_url="http://127.0.0.1") as client:
         assert client.get("/config").status_code == 401

@@ -22,20 +22,14 @@ ERROR_KEYS = {"message", "type", "param", "code"}
 
 def make_assistant(settings, embeddings, replies):
     from app.api import Assistant
-    from app.chat import ChatService
 
-    kb = Assistant(settings)
-    kb.__dict__["embeddings"] = embeddings
-    kb.__dict__["chat_service"] = ChatService(settings, kb.retriever, embeddings,
-                                              FakeListChatModel(responses=list(replies)))
-    return kb
+    return Assistant(settings, embeddings=embeddings, chat_model=FakeListChatModel(responses=list(replies)))
 
 
 @pytest.fixture
 def assistant_for(tmp_path, unit_settings, fake_embeddings):
     def build(replies=(ANSWER,), articles=(RICE,)):
-        settings = unit_settings.model_copy(update={"min_relevance": 0.0, "min_support": 0.0,
-                                                    "relevance_margin": 2.0})
+        settings = unit_settings.with_changes(min_relevance=0.0, min_support=0.0, relevance_margin=2.0)
         kb = make_assistant(settings, fake_embeddings, replies)
         for i, text in enumerate(articles):
             (tmp_path / f"article{i}.txt").write_text(text, encoding="utf-8")
@@ -73,7 +67,10 @@ def cited(text: str) -> set[int]:
 
 
 def passage_number(kb, title: str) -> int:
-    passages = kb.chat_service._answer_passages(QUESTION, kb.chat_service.retrieve(QUESTION))
+    """The number the passage titled ``title`` gets: the answer's Retrieved event, before any writing."""
+    from app.events import Retrieved
+
+    passages = next(e for e in kb.chat_service.stream(QUESTION) if isinstance(e, Retrieved)).passages
     return next(i for i, p in enumerate(passages, start=1) if p.title == title)
 
 

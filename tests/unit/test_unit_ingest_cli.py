@@ -13,8 +13,7 @@ def kb(unit_settings, fake_embeddings, tmp_path):
     """An Assistant over the fake embedder with two articles of one title."""
     from app.api import Assistant
 
-    assistant = Assistant(unit_settings)
-    assistant.__dict__["embeddings"] = fake_embeddings
+    assistant = Assistant(unit_settings, embeddings=fake_embeddings)
     for place in ("Cipinang", "Senen"):
         (tmp_path / f"{place}.txt").write_text(SAME_TITLE.format(place=place), "utf-8")
     assert len(assistant.ingest([tmp_path / "Cipinang.txt", tmp_path / "Senen.txt"]).added) == 2

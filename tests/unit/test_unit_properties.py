@@ -109,12 +109,10 @@ def test_ingest_then_remove_leaves_the_store_as_it_was(property_store, article):
 def fake_assistant(tmp_path, max_question_chars=2000):
     """The real Assistant, with the fake embedder and a fake chat model that records each call."""
     from app.api import Assistant
-    from core.llm import ChatBackend
 
-    kb = Assistant(Settings(data_dir=tmp_path / "data", max_question_chars=max_question_chars, **NO_CHECKER))
     model = FakeListChatModel(responses=["Uni Eropa bekerja sama dengan Jepang [1]."])
-    kb.__dict__["embeddings"] = FakeEmbeddings()
-    kb.__dict__["_chat_backend"] = ChatBackend(model, "http://fake.invalid/v1")
+    kb = Assistant(Settings(data_dir=tmp_path / "data", max_question_chars=max_question_chars, **NO_CHECKER),
+                   embeddings=FakeEmbeddings(), chat_model=model)
     return kb, model
 
 

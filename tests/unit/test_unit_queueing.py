@@ -83,7 +83,7 @@ class SlowChat:
     def __init__(self, tokens: int = 100):
         self.tokens, self.started, self.closed, self.sent = tokens, 0, 0, 0
 
-    def stream(self, question, history=(), verified=False):
+    def stream(self, question, history=()):
         from app.chat import Answer, Retrieved, Token
 
         self.started += 1
@@ -102,9 +102,10 @@ def stand_in(unit_settings, chat=None, **overrides):
     from types import SimpleNamespace
 
     settings = unit_settings.with_changes(**overrides)
+    chat = chat or SlowChat()
     return SimpleNamespace(settings=settings, answer_slots=AnswerSlots(settings.max_concurrent_answers),
-                           chat_service=chat or SlowChat(), validate_question=lambda q: q.strip(),
-                           documents=lambda: [])
+                           chat_service=chat, validate_question=lambda q: q.strip(), documents=lambda: [],
+                           answer_events=lambda question, history=(), verified=False: chat.stream(question, history))
 
 
 def test_a_client_that_hangs_up_while_waiting_leaves_the_line(unit_settings):
@@ -150,8 +151,8 @@ def test_a_client_that_stays_gets_its_answer(unit_settings):
 class LingeringChat(SlowChat):
     """Still closing (a model stream, say) for a moment after its answer."""
 
-    def stream(self, question, history=(), verified=False):
-        yield from super().stream(question, history, verified)
+    def stream(self, question, history=()):
+        yield from super().stream(question, history)
         time.sleep(0.2)
 
 
@@ -180,7 +181,7 @@ def test_503_with_retry_after_once_the_line_is_full(unit_settings, stream):
 
 
 class BrokenChat:
-    def stream(self, question, history=(), verified=False):
+    def stream(self, question, history=()):
         from core.errors import ModelUnavailable
 
         raise ModelUnavailable("The chat model at http://127.0.0.1:1 did not answer: connection refused")

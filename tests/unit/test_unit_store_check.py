@@ -16,8 +16,7 @@ from vectorstore.consistency import check_store
 def kb(unit_settings, fake_embeddings, tmp_path):
     from app.api import Assistant
 
-    assistant = Assistant(unit_settings)
-    assistant.__dict__["embeddings"] = fake_embeddings
+    assistant = Assistant(unit_settings, embeddings=fake_embeddings)
     folder = tmp_path / "artikel"
     folder.mkdir()
     for name, topic in (("beras", "Harga beras naik di pasar induk"), ("banjir", "Banjir melanda kawasan pesisir"),

@@ -87,8 +87,7 @@ def test_each_group_waits_its_turn_in_the_answers_line():
 def test_http_translate_by_chunk_id_and_text_with_openai_errors(rice_assistant):
     from app.http_api import build_api
 
-    kb = rice_assistant()
-    kb.__dict__["translator"] = Translator(FakeListChatModel(responses=[ENGLISH]), kb.answer_slots)
+    kb = rice_assistant(FakeListChatModel(responses=[ENGLISH]))
     client = TestClient(build_api(kb), base_url="http://127.0.0.1")
     chunk_id = kb.store.all_chunks()[0][0]
     body = client.post("/v1/translate", json={"chunk_id": chunk_id, "language": "en"}).json()
