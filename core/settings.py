@@ -221,9 +221,10 @@ class Settings(BaseSettings):
         0.5, ge=0, le=1, description="A candidate whose probability beats the fused first one's by more than this "
         "goes first (tuned on held-out FacQA and IDK-MRC dev questions)."
     )
-    answer_judge: Literal["checker", "off", "same-language", "always"] = Field(
-        "checker", description="Decide before writing whether the passages state the answer: the checker (any "
-        "language), or the chat model for questions in the passages' language (same-language) or for all (always)."
+    answer_judge: Literal["checker", "off"] = Field(
+        "checker", description="Decide before writing whether the passages state the answer, with the checker's qa "
+        "head (questions in the passages' language; across languages it runs low for answerable questions too, so "
+        "it does not refuse there); off: only min_relevance refuses before writing."
     )
     min_answer_probability: float = Field(
         0.15, ge=0, le=1, description="The checker's best passage probability below this means 'not in the articles' "
@@ -232,15 +233,6 @@ class Settings(BaseSettings):
     min_passage_probability: float = Field(
         0.1, ge=0, le=1, description="With the reranker, passages the checker gives less than this are left out "
         "of the answer (the best one always stays)."
-    )
-    min_answer_log_odds: float = Field(
-        0.194, description="The judge's yes-vs-no log-odds, less the unmatched-word penalty, below this means "
-        "'not in the articles' (tuned by python -m eval.calibrate_refusal)."
-    )
-    unmatched_term_penalty: float = Field(
-        0.0, ge=0, description="Taken off the judge's log-odds for each content word of the question that no "
-        "retrieved passage in its language contains. Tuned with min_answer_log_odds: it helps on IDK-MRC, "
-        "whose unanswerable questions add a word, but news questions paraphrase, so calibration picks 0."
     )
     min_support: float = Field(
         0.83, description="Answer sentence vs cited passage similarity needed to keep it (with claim_judge chat or "

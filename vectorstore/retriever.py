@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 
-from vectorstore.analysis import mentions_any, question_language, spelt_alike_names, text_language
+from core.question import Question
+from vectorstore.analysis import mentions_any, spelt_alike_names
 from vectorstore.interfaces import Store
 from vectorstore.store import Passage
 
@@ -116,15 +117,16 @@ class Retriever:
         self._headlines = HeadlineVectors(embeddings)
         self._headline_unavailable = False
 
-    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
+    def retrieve(self, question: str | Question, k: int | None = None) -> list[Passage]:
         """The k best passages, fused; with a reranker, each carries its probability of stating the answer, and
         a passage that beats the fused first by more than ``rerank_margin`` takes its place. (Reordering all by
         probability lost R@1 on held-out IDK-MRC questions, 0.985 -> 0.941; the margin rule gained on FacQA.)"""
+        question = question if isinstance(question, Question) else Question.of(question)
         k = k or self._settings.top_k
         if self._reranker is None:
             return self._fused(question, k)
         candidates = self._fused(question, max(k, self._settings.rerank_depth))
-        for passage, probability in zip(candidates, self._reranker(question, candidates)):
+        for passage, probability in zip(candidates, self._reranker(question.text, candidates)):
             passage.answer_score = probability
         if candidates:
             best = max(candidates, key=lambda p: p.answer_score)
@@ -132,20 +134,20 @@ class Retriever:
                 candidates = [best] + [p for p in candidates if p is not best]
         return candidates[:k]
 
-    def _fused(self, question: str, k: int) -> list[Passage]:
+    def _fused(self, question: Question, k: int) -> list[Passage]:
         mode = self._settings.retrieval_mode
-        vector = self._embeddings.embed_query(question)
+        vector = question.embedded(self._embeddings).tolist()
         fetch = max(k, self._settings.fetch_k)
         if mode == "dense" or self._store.keyword is None:
             dense = self._with_similarity(self._store.search(vector, fetch), vector)
             evidence = self._dense_evidence(question, dense)
             return sorted(dense, key=lambda p: -evidence[p.chunk_id])[:k]
         if mode == "keyword":
-            keyword_hits = self._store.keyword.search_scores(question, fetch)
+            keyword_hits = self._store.keyword.search_scores(question.text, fetch)
             return self._with_similarity(self._ordered([cid for cid, _ in keyword_hits][:k], {}), vector)
         # The two searches are independent, so the BM25 query runs on a pool thread while Chroma answers
         # the dense query here: the same calls, the same results.
-        pending = _keyword_executor().submit(self._store.keyword.search_scores, question, fetch)
+        pending = _keyword_executor().submit(self._store.keyword.search_scores, question.text, fetch)
         try:
             dense = self._store.search(vector, fetch)
         except BaseException:
@@ -174,16 +176,15 @@ class Retriever:
         return [known[chunk_id] for chunk_id, _ in fused[:k]]
 
     # --- dense evidence -----------------------------------------------------------------------------
-    def _dense_evidence(self, question: str, passages: list[Passage]) -> dict[str, float]:
+    def _dense_evidence(self, question: Question, passages: list[Passage]) -> dict[str, float]:
         """Chunk id -> cosine to the chunk or, for a question in another language than every candidate,
         max(cosine to the chunk, symmetric cosine of question and headline)."""
         evidence = {p.chunk_id: p.score for p in passages}
         if not self._settings.headline_match or not passages:
             return evidence
-        language = question_language(question)
-        if any(text_language(p.text) == language for p in passages):
+        if any(p.language == question.search_language for p in passages):
             return evidence
-        headlines = self._headline_similarities(question, [p.title for p in passages])
+        headlines = self._headline_similarities(question.text, [p.title for p in passages])
         for passage in passages:
             if passage.title in headlines:
                 evidence[passage.chunk_id] = max(evidence[passage.chunk_id], headlines[passage.title])
@@ -204,13 +205,13 @@ class Retriever:
 
     # --- keyword evidence ---------------------------------------------------------------------------
     @staticmethod
-    def _same_language(question: str, hits: list[tuple[str, float]],
+    def _same_language(question: Question, hits: list[tuple[str, float]],
                        known: dict[str, Passage]) -> list[tuple[str, float]]:
         """Keyword hits whose passage is written in the question's language, or has one of its acronyms: an English
         question about "JSR" lost the one Indonesian passage naming it among 9,000 chunks on meaning alone."""
-        language, names = question_language(question), spelt_alike_names(question)
+        names = spelt_alike_names(question.text)
         return [(cid, s) for cid, s in hits if cid in known and (
-            text_language(known[cid].text) == language or (names and mentions_any(known[cid].text, names)))]
+            known[cid].language == question.search_language or (names and mentions_any(known[cid].text, names)))]
 
     # --- helpers ------------------------------------------------------------------------------------
     def _ordered(self, ids: list[str], known: dict[str, Passage]) -> list[Passage]:

@@ -13,7 +13,7 @@ from tests.conftest import SHARED_DATA, require_shared
 RICE_ARTICLE = ("Ekonomi\nHarga Beras Turun\n\nHarga beras medium di Pasar Cipinang turun menjadi Rp 11.200 per "
                 "kilogram pada pekan ini. Panen raya di Jawa Tengah membuat pasokan melimpah.\n")
 RICE_REPLY = "Harga beras medium turun menjadi Rp 11.200 per kilogram [1]."
-NO_CHECKER = {"rerank": "off", "answer_judge": "same-language", "claim_judge": "off",
+NO_CHECKER = {"rerank": "off", "answer_judge": "off", "claim_judge": "off",
               "claim_judge_across_languages": "same"}  # the trained stages off
 
 
@@ -75,16 +75,12 @@ def rice_assistant(tmp_path, unit_settings, fake_embeddings):
     The HTTP, queueing and chat tests all build this one stand-in server."""
     def build(model=None, **settings_update):
         from app.api import Assistant
-        from app.chat import ChatService
 
-        settings = unit_settings.model_copy(update={"min_relevance": 0.0, "min_support": 0.0, **settings_update})
-        kb = Assistant(settings)
-        kb.__dict__["embeddings"] = fake_embeddings
+        settings = unit_settings.with_changes(**{"min_relevance": 0.0, "min_support": 0.0, **settings_update})
+        kb = Assistant(settings, embeddings=fake_embeddings, chat_model=model)
         article = tmp_path / "beras.txt"
         article.write_text(RICE_ARTICLE, encoding="utf-8")
         assert kb.ingest([article]).added
-        if model is not None:
-            kb.__dict__["chat_service"] = ChatService(settings, kb.retriever, fake_embeddings, model)
         return kb
     return build
 
@@ -92,12 +88,12 @@ def rice_assistant(tmp_path, unit_settings, fake_embeddings):
 @pytest.fixture
 def rice_service(rice_assistant, fake_embeddings):
     """A ChatService over one ingested rice-price article whose model replies RICE_REPLY; judges as given."""
-    def build(judge=None, claim_judge=None, answer_scorer=None, **settings_update):
+    def build(claim_judge=None, answer_scorer=None, **settings_update):
         from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
         from app.chat import ChatService
 
         kb = rice_assistant(**settings_update)
         return ChatService(kb.settings, kb.retriever, fake_embeddings, FakeListChatModel(responses=[RICE_REPLY]),
-                           judge=judge, claim_judge=claim_judge, answer_scorer=answer_scorer)
+                           claim_judge=claim_judge, answer_scorer=answer_scorer)
     return build

@@ -1,11 +1,13 @@
-"""The swappable parts: each factory's ``fake`` choice (core/fakes.py)."""
+"""The swappable parts: each factory's ``fake`` choice (core/fakes.py), and parts given to ``Assistant``."""
 from __future__ import annotations
 
 import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from core.fakes import FAKE_DIM, FakeChatModel, FakeChecker, fake_vector, grounded_reply
+from core.settings import Settings, UnknownSetting
 from prompts import REFUSAL_MARKER, load_prompt
-from tests.unit.conftest import RICE_ARTICLE
+from tests.unit.conftest import RICE_ARTICLE, FakeEmbeddings
 
 FAKES = {"embedding_backend": "fake", "llm_backend": "fake", "store_backend": "fake", "checker_backend": "fake"}
 RICE = "Harga beras medium di Pasar Cipinang turun menjadi Rp 11.200 per kilogram pada pekan ini."
@@ -76,4 +78,31 @@ def test_an_assistant_of_fakes_answers_from_the_article(tmp_path):
     assert kb.ingest([tmp_path / "beras.txt"]).added
     answer = kb.ask("Berapa harga beras medium di Pasar Cipinang?")
     assert not answer.refused and "11.200" in answer.text and answer.sources, answer
-    assert not (tmp_path / "data").exists()
+    assert kb.chat_model_url is None and not (tmp_path / "data").exists()
+
+
+def test_given_parts_are_used_instead_of_built(unit_settings):
+    from app.api import Assistant
+    from vectorstore.store import open_store
+
+    embeddings, model, checker = FakeEmbeddings(), FakeListChatModel(responses=["x"]), FakeChecker()
+    store = open_store(unit_settings.with_changes(store_backend="fake"))
+    kb = Assistant(unit_settings, embeddings=embeddings, chat_model=model, store=store, checker=checker, top_k=6)
+    assert (kb.embeddings, kb.store, kb.checker, kb.chat_model) == (embeddings, store, checker, model)
+    assert kb.settings.top_k == 6 and unit_settings.top_k == 4
+    service = kb.chat_service
+    kb.close()  # a given model is not the Assistant's to close
+    assert kb.chat_model is model and kb.chat_service is service and kb.chat_model_url is None
+    chat = object()
+    assert Assistant(unit_settings, chat_service=chat).chat_service is chat
+    with pytest.raises(UnknownSetting, match="did you mean 'top_k'"):
+        Assistant(unit_settings, top_kk=6)
+
+
+def test_close_drops_what_was_built_over_the_chat_model(unit_settings):
+    from app.api import Assistant
+
+    kb = Assistant(unit_settings, embeddings=FakeEmbeddings(), llm_backend="fake")
+    service, translator, model = kb.chat_service, kb.translator, kb.chat_model
+    kb.close()
+    assert kb.chat_model is not model and kb.chat_service is not service and kb.translator is not translator
