@@ -15,7 +15,7 @@ PACKAGES = ("app", "core", "ingest", "vectorstore", "prompts", "train")
 # Bottom to top. A module's layer is that of its longest matching pattern; it may import its own layer
 # (without a cycle) and those below. ``<pkg>.__init__`` is the package itself (``from app import Assistant``).
 LAYERS = [
-    ("text", ["core.language", "core.injection"]),  # plain-text helpers every layer uses
+    ("text", ["core.language", "core.injection", "core.text", "core.question"]),  # plain-text helpers every layer uses
     ("base", ["core", "core.*", "prompts", "prompts.*"]),  # settings, errors, model loaders, prompt files
     ("store", ["vectorstore", "vectorstore.*"]),  # Chroma chunks, keyword index, retrieval
     ("ingest", ["ingest", "ingest.*"]),  # files to chunks in the store
