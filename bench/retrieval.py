@@ -162,7 +162,7 @@ def searchers(settings, store, table: dict) -> dict:
 
     runs = {}
     for mode in MODES:
-        retriever = Retriever(settings.model_copy(update={"retrieval_mode": mode}), store, Precomputed(table))
+        retriever = Retriever(settings.with_changes(retrieval_mode=mode), store, Precomputed(table))
         runs[f"Retriever {mode}"] = retriever.retrieve
     collection = make_chroma_client(settings).get_collection(settings.chroma_collection)
     for k in sorted({settings.top_k, settings.fetch_k}):
@@ -213,7 +213,7 @@ def run(args) -> dict:
         questions = [item.question for item in facqa.items]
         table, query_times = embed_queries(embedder, questions)
         results = {}
-        store_settings = settings.model_copy(update={"data_dir": folder / "store"})
+        store_settings = settings.with_changes(data_dir=folder / "store")
         for size in sorted(sizes):
             store, build_s, written = grow_store(store_settings, pool, all_vecs, size, args.chunks_per_doc,
                                                  args.write_batch)

@@ -6,9 +6,7 @@ ignored. docs/settings.md is generated from the fields below (python -m core.set
 """
 from __future__ import annotations
 
-import difflib
 import os
-import warnings
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -20,60 +18,20 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from core.errors import ConfigError
-
-ENV_PREFIX = "KABAR_"
-SETTINGS_FILE_ENV = "KABAR_SETTINGS_FILE"
-# KABAR_* variables that are not settings: the settings file's path, and the test harness's own (KABAR_TEST_*).
-OTHER_ENV = (SETTINGS_FILE_ENV,)
-OTHER_ENV_PREFIXES = ("KABAR_TEST_",)
+from core import settings_keys
+from core.settings_keys import (ENV_PREFIX, SETTINGS_FILE_ENV, UnknownSetting,  # noqa: F401  (re-exported)
+                                UnknownSettingWarning)
 CPU_CORES = {"default_label": "the number of CPU cores"}
 
 
-class UnknownSetting(ConfigError, ValueError):
-    """A settings key (file, argument) that no setting has: most often a misspelling."""
-
-
-class UnknownSettingWarning(UserWarning):
-    """A KABAR_* environment variable that matches no setting."""
-
-
-def closest_setting(name: str) -> Optional[str]:
-    """The valid setting name nearest to ``name`` (difflib), or None when none is close."""
-    matches = difflib.get_close_matches(name.lower(), list(Settings.model_fields), n=1, cutoff=0.6)
-    return matches[0] if matches else None
-
-
-def unknown_setting_message(name: str, where: str, env: bool = False) -> str:
-    """'Unknown setting 'top_kk' in the arguments; did you mean 'top_k'? ...' (for a variable: KABAR_ names)."""
-    closest = closest_setting(name[len(ENV_PREFIX):] if env else name)
-    if env:
-        shown, hint = name, f"; did you mean {ENV_PREFIX}{closest.upper()}?" if closest else ""
-    else:
-        shown, hint = repr(name), f"; did you mean {closest!r}?" if closest else ""
-    return f"Unknown setting {shown} in {where}{hint} (every setting: docs/settings.md)"
-
-
 def check_keys(keys, where: str) -> None:
-    """Raise UnknownSetting for the first key no setting has."""
-    for key in keys:
-        if key not in Settings.model_fields:
-            raise UnknownSetting(unknown_setting_message(str(key), where))
+    """Raise UnknownSetting for the first key no setting has (core/settings_keys.py)."""
+    settings_keys.check_keys(keys, where, Settings.model_fields)
 
 
 def warn_unknown_env(environ=None) -> list[str]:
     """Warn about each KABAR_* environment variable that matches no setting; returns their names."""
-    environ = os.environ if environ is None else environ
-    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
-    unknown = sorted(
-        name for name in environ
-        if name.upper().startswith(ENV_PREFIX) and name.upper() not in known and name.upper() not in OTHER_ENV
-        and not name.upper().startswith(OTHER_ENV_PREFIXES)
-    )
-    for name in unknown:
-        message = unknown_setting_message(name, "the environment (ignored)", env=True)
-        warnings.warn(message, UnknownSettingWarning, stacklevel=2)
-    return unknown
+    return settings_keys.warn_unknown_env(Settings.model_fields, environ)
 
 
 class _CheckedTomlSource(TomlConfigSettingsSource):
