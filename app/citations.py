@@ -196,61 +196,82 @@ def check_sentences(
     min_support: float,
     question: str = "",
     same_language: Callable[[str, str], bool] = lambda sentence, passage: False,
+    passage_sentences: Optional[Sequence[Sequence[str]]] = None,
 ) -> list[CheckedSentence]:
     """Mark each sentence supported when a cited passage is close in meaning and holds its numbers.
 
     Cross-lingual answers (English about Indonesian articles) rule out word overlap, so meaning is
     compared with the multilingual embedder: ``passage_vectors[i]`` is one vector for passage i,
-    or one row per sentence of it (a claim matches one sentence far better than a whole chunk).
-    Numbers and years must appear verbatim, which catches the confident fabrications small
-    models make ("France won in 2022 [1]"), with the passage's scale (a mistranslated "6.3 million" for
-    "6,3 miliar" is put right, see ``restore_scales``); so must names, by the rules of ``unknown_names``
-    (the question counts as a source: "EU" asked about may be "UE" in the passage). A sentence
-    cut off before its point, or repeating an earlier one, is dropped.
+    or one row per sentence of it (a claim matches one sentence far better than a whole chunk;
+    ``passage_sentences`` gives those sentences when the caller has them). Numbers and years must
+    appear verbatim, which catches the confident fabrications small models make ("France won in
+    2022 [1]"), with the passage's scale (a mistranslated "6.3 million" for "6,3 miliar" is put right,
+    see ``restore_scales``); so must names, by the rules of ``unknown_names`` (the question counts as a
+    source: "EU" asked about may be "UE" in the passage). A sentence cut off before its point, or
+    repeating an earlier one, is dropped.
     """
     sentences = split_sentences(answer)
     if not sentences:
         return []
     bare = [CITATION.sub("", s).strip() for s in sentences]
-    vectors = embed(bare)
-    rows_of = [split_sentences(p) or [p] for p in passages]
-
-    def placed(i: int, text: str, vector: np.ndarray) -> bool:
-        rows = np.atleast_2d(passage_vectors[i]) @ vector
-        if len(rows) != len(rows_of[i]):  # one vector for the whole passage: no sentence to place names by
-            return True
-        return not misplaced_names(text, rows_of[i], int(np.argmax(rows))) and \
-            not unowned_numbers(text, rows_of[i])
-
-    def verdict(indexes: list[int], text: str, vector: np.ndarray) -> tuple[bool, float]:
-        similarity = max(float(np.max(np.atleast_2d(passage_vectors[i]) @ vector)) for i in indexes)
-        numbers_found = all(any(num in numbers_in(passages[i]) for i in indexes) for num in numbers_in(text))
-        cited_text = " ".join(passages[i] for i in indexes)
-        names_found = not unknown_names(text, f"{question} {cited_text}", same_language(text, passages[indexes[0]]))
-        names_placed = any(placed(i, text, vector) for i in indexes)
-        scale_found = not scale_mismatch(text, cited_text)
-        return similarity >= min_support and numbers_found and names_found and names_placed and scale_found, similarity
-
+    rows_of = passage_sentences or [split_sentences(p) or [p] for p in passages]
+    review = _Review(passages, passage_vectors, rows_of, min_support, question, same_language)
     checked, seen = [], set()
-    for sentence, text, vector in zip(sentences, bare, vectors):
+    for sentence, text, vector in zip(sentences, bare, embed(bare)):
         if not _WORD.search(text) or text.lower() in seen or unfinished(text) or talks_about_sources(sentence):
-            # "[1], [2]." is no claim, nor is "The passage [3] gives details"
-            continue
+            continue  # "[1], [2]." is no claim, nor is "The passage [3] gives details"
         seen.add(text.lower())
-        cited = [n for n in cited_numbers(sentence) if 1 <= n <= len(passages)]
+        checked.append(review.sentence(sentence, vector))
+    return checked
+
+
+@dataclass
+class _Review:
+    """One answer's passages, as every sentence of it is checked against them."""
+
+    passages: Sequence[str]
+    vectors: Sequence[np.ndarray]
+    rows_of: Sequence[Sequence[str]]
+    min_support: float
+    question: str
+    same_language: Callable[[str, str], bool]
+
+    def sentence(self, sentence: str, vector: np.ndarray) -> CheckedSentence:
+        """Checked against what it cites; unsupported or uncited (small models miscount), re-cited to the
+        passage that supports it when there is one."""
+        cited = [n for n in cited_numbers(sentence) if 1 <= n <= len(self.passages)]
         if cited:
-            sentence = restore_scales(sentence, " ".join(passages[n - 1] for n in cited))
-            text = CITATION.sub("", sentence).strip()
-        supported, similarity = verdict([n - 1 for n in cited], text, vector) if cited else (False, 0.0)
-        if not supported:  # uncited, or cited wrongly (small models miscount): the passage that supports it
-            best = max(range(len(passages)), key=lambda i: verdict([i], text, vector)[1])
-            best_supported, best_similarity = verdict([best], text, vector)
+            sentence = restore_scales(sentence, " ".join(self.passages[n - 1] for n in cited))
+        text = CITATION.sub("", sentence).strip()
+        supported, similarity = self.verdict([n - 1 for n in cited], text, vector) if cited else (False, 0.0)
+        if not supported:
+            best = max(range(len(self.passages)), key=lambda i: self.verdict([i], text, vector)[1])
+            best_supported, best_similarity = self.verdict([best], text, vector)
             if best_supported or not cited:
                 cited, supported, similarity = [best + 1], best_supported, best_similarity
                 sentence = recite(sentence, best + 1)
-        evidence = {n: int(np.argmax(np.atleast_2d(passage_vectors[n - 1]) @ vector)) for n in cited}
-        checked.append(CheckedSentence(sentence, cited, supported, similarity, evidence))
-    return checked
+        evidence = {n: int(np.argmax(np.atleast_2d(self.vectors[n - 1]) @ vector)) for n in cited}
+        return CheckedSentence(sentence, cited, supported, similarity, evidence)
+
+    def verdict(self, indexes: list[int], text: str, vector: np.ndarray) -> tuple[bool, float]:
+        """(supported, similarity) of a claim against these passages together."""
+        similarity = max(float(np.max(np.atleast_2d(self.vectors[i]) @ vector)) for i in indexes)
+        numbers_found = all(any(num in numbers_in(self.passages[i]) for i in indexes) for num in numbers_in(text))
+        cited_text = " ".join(self.passages[i] for i in indexes)
+        names_found = not unknown_names(text, f"{self.question} {cited_text}",
+                                        self.same_language(text, self.passages[indexes[0]]))
+        names_placed = any(self.placed(i, text, vector) for i in indexes)
+        scale_found = not scale_mismatch(text, cited_text)
+        return (similarity >= self.min_support and numbers_found and names_found and names_placed and scale_found,
+                similarity)
+
+    def placed(self, i: int, text: str, vector: np.ndarray) -> bool:
+        """The claim's names and numbers sit where the passage puts them (role swaps, a number's owner)."""
+        rows = np.atleast_2d(self.vectors[i]) @ vector
+        if len(rows) != len(self.rows_of[i]):  # one vector for the whole passage: no sentence to place names by
+            return True
+        return not misplaced_names(text, self.rows_of[i], int(np.argmax(rows))) and \
+            not unowned_numbers(text, self.rows_of[i])
 
 
 def recite(sentence: str, number: int) -> str:

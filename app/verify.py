@@ -47,9 +47,10 @@ class AnswerChecker:
         judge = self.claim_judge_for(language, passages)
         # the trained checker decides on meaning itself; similarity then only picks evidence rows and passages
         min_support = -1.0 if getattr(judge, "kind", "") == "checker" else self._settings.min_support
+        languages = {p.text: p.language for p in passages}
         checked = check_sentences(text, texts, self.sentence_vectors(passages), embed, min_support,
-                                  question=question,
-                                  same_language=lambda _sentence, passage: detect_language(passage) == language)
+                                  question=question, passage_sentences=[p.sentences for p in passages],
+                                  same_language=lambda _sentence, passage: languages.get(passage) == language)
         if judge is None:
             return checked
         try:
