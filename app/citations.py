@@ -106,11 +106,21 @@ def _name_runs(text: str) -> list[list[str]]:
 
 def unknown_names(text: str, known_text: str, same_language: bool) -> list[str]:
     """Names (runs of capitalised words) in a sentence that its sources never mention, where a name
-    counts as mentioned when one of its words occurs there. Across languages ("China" for
-    "Tiongkok") only names of two or more words are checked."""
-    known = {w.lower() for w in _WORD.findall(known_text)}
+    counts as mentioned when one of its words occurs there, or it spells out an acronym there and back
+    ("Uni Eropa" for "UE", "UE" for "Uni Eropa"). Across languages ("China" for "Tiongkok") only names
+    of two or more words are checked."""
+    words = _WORD.findall(known_text)
+    known = {w.lower() for w in words}
+    acronyms = {w for w in words if _ACRONYM.fullmatch(w)} | {_initials(run) for run in _name_runs(f"x {known_text}")
+                                                            if len(run) > 1}  # a source may open with a name
     return [" ".join(run) for run in _name_runs(text)
-            if (same_language or len(run) > 1) and not any(w.lower() in known for w in run)]
+            if (same_language or len(run) > 1) and not any(w.lower() in known or w in acronyms for w in run)
+            and not (len(run) > 1 and _initials(run) in acronyms)]
+
+
+def _initials(run: list[str]) -> str:
+    """The acronym a multi-word name makes ("Uni Eropa": "UE")."""
+    return "".join(w[0] for w in run).upper()
 
 
 def _proper_names(sentences: Sequence[str]) -> set[str]:
@@ -244,12 +254,14 @@ class _Review:
             sentence = restore_scales(sentence, " ".join(self.passages[n - 1] for n in cited))
         text = CITATION.sub("", sentence).strip()
         supported, similarity = self.verdict([n - 1 for n in cited], text, vector) if cited else (False, 0.0)
-        if not supported:
+        if not supported:  # the closest passage by meaning, its scale words restored too ("$6.3 million" cited
+            # to a passage without the figure, where another says "6,3 miliar")
             best = max(range(len(self.passages)), key=lambda i: self.verdict([i], text, vector)[1])
-            best_supported, best_similarity = self.verdict([best], text, vector)
+            restored = restore_scales(sentence, self.passages[best])
+            best_supported, best_similarity = self.verdict([best], CITATION.sub("", restored).strip(), vector)
             if best_supported or not cited:
                 cited, supported, similarity = [best + 1], best_supported, best_similarity
-                sentence = recite(sentence, best + 1)
+                sentence = recite(restored, best + 1)
         evidence = {n: int(np.argmax(np.atleast_2d(self.vectors[n - 1]) @ vector)) for n in cited}
         return CheckedSentence(sentence, cited, supported, similarity, evidence)
 

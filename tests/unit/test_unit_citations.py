@@ -176,7 +176,7 @@ def test_question_counts_as_a_source_for_names():
         return np.array([unit(1.0, 0.0) for _ in texts])
 
     vectors = [np.array([unit(1.0, 0.0)])]
-    passage = ["Uni Eropa berupaya membentuk aliansi dengan Jepang."]
+    passage = ["Komisi Eropa berupaya membentuk aliansi dengan Jepang."]  # "UE" is in the question alone
     answer, same = "Kerja sama UE dengan Jepang kuat [1].", (lambda sentence, passage: True)
     [kept] = check_sentences(answer, passage, vectors, embed, SUPPORT, question="Mengapa UE bekerja sama dengan Jepang?",
                              same_language=same)
@@ -209,6 +209,27 @@ def test_a_mistranslated_scale_is_put_right_from_the_cited_passage():
                                     passages, vectors, embed, SUPPORT, question="How much was JSR worth?")
     assert million.text == "It was worth $6.3 billion [1]." and million.supported
     assert juta.text == "Nilainya 6,3 miliar dolar [1]." and juta.supported
+
+
+def test_a_wrongly_cited_scale_is_put_right_from_the_passage_it_is_re_cited_to():
+    # the sample article, asked in English: the draft cited the chunk without the figure and said "million"
+    passages = ["Breton juga mengungkapkan rencana kerja sama dengan Jepang.",
+                "Dana pemerintah Jepang mengusulkan akuisisi JSR senilai $6.3 miliar."]
+    vectors = np.array([[0.6, 0.8], [1.0, 0.0]])
+    embed = lambda texts: np.array([[1.0, 0.0] for _ in texts])  # noqa: E731
+    [claim] = check_sentences("The proposed acquisition of JSR was worth $6.3 million [1].", passages, vectors,
+                              embed, SUPPORT, question="How much was the proposed acquisition of JSR worth?")
+    assert claim.text == "The proposed acquisition of JSR was worth $6.3 billion [2]." and claim.supported
+
+
+def test_a_name_spelt_out_from_an_acronym_is_known_and_back():
+    from app.citations import unknown_names
+
+    passage = "UE dan Jepang berencana membentuk Dewan Kemitraan Digital."
+    assert unknown_names("Dewan itu dibentuk antara Uni Eropa dan Jepang.", passage, True) == []
+    assert unknown_names("Dewan itu dibentuk antara UE dan Jepang.", "Uni Eropa dan Jepang berencana.", True) == []
+    assert unknown_names("Dewan itu dibentuk antara Uni Afrika dan Jepang.", passage, True) == ["Uni Afrika"]
+    assert unknown_names("Hal itu dibahas di Daerah Istimewa.", "Rapat di kantor.", True) == ["Daerah Istimewa"]
 
 
 def test_a_scale_the_passage_gives_two_ways_is_not_guessed():
